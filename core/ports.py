@@ -1,0 +1,159 @@
+"""The interfaces the adapters implement. core/ depends on these, never on the adapters."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterable, Protocol
+
+from core.tickets import Status, Ticket
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+
+
+# --- NLU -------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Entity:
+    name: str        # e.g. "ticket_ref"
+    value: str
+    start: int | None = None
+    end: int | None = None
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    intent: str      # e.g. "report_pothole", "check_status", "cancel"
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What the NLU made of a message. `intent` is None when nothing was understood (or NLU is down)."""
+    intent: str | None
+    confidence: float = 0.0
+    ranking: tuple[IntentScore, ...] = ()
+    entities: tuple[Entity, ...] = ()
+    language: str | None = None
+    available: bool = True   # False when the NLU could not be asked (down, timed out, circuit open)
+
+
+class NLU(Protocol):
+    async def understand(self, text: str) -> Understanding: ...
+
+
+# --- Persistence -----------------------------------------------------------------------------------
+
+@dataclass
+class Resident:
+    """A person who writes to the helpline. Personal data: chat id, name, phone (if shared), language."""
+    telegram_id: int | None
+    name: str | None = None
+    language: str | None = None          # explicit choice; None until they choose
+    created_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass
+class StaffMember:
+    telegram_id: int
+    role: str                            # "staff" | "head" | "ombudsman" | "admin" | "operator"
+    department: str | None = None        # for staff and head
+    name: str | None = None
+    id: int | None = None
+
+
+@dataclass
+class Notification:
+    """A row of the transactional outbox: one message to one chat, delivered by the scheduler."""
+    chat_id: int
+    kind: str                            # message key, e.g. "status_changed"
+    payload: dict = field(default_factory=dict)
+    ticket_ref: str | None = None
+    language: str = "en"
+    created_at: datetime | None = None
+    not_before: datetime | None = None
+    attempts: int = 0
+    status: str = "pending"              # pending | sent | failed
+    sent_message_id: int | None = None
+    last_error: str | None = None
+    id: int | None = None
+
+
+@dataclass
+class Escalation:
+    ticket_ref: str
+    reason: str                          # overdue | disputed | reopened_twice | complaint
+    opened_at: datetime
+    deadline: datetime | None = None
+    level: str = "ombudsman"             # head | ombudsman
+    decision: str | None = None          # explain | uphold | reopen | reassign
+    decided_at: datetime | None = None
+    note: str | None = None
+    id: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.decision is None
+
+
+class TicketRepository(Protocol):
+    def add(self, ticket: Ticket) -> None: ...
+    def get(self, ref: str) -> Ticket | None: ...
+    def save(self, ticket: Ticket) -> None: ...
+    def next_number(self, prefix: str, year: int) -> int: ...
+    def list(self, *, status: Iterable[Status] | None = None, department: str | None = None,
+             reporter_id: int | None = None, limit: int = 100) -> list[Ticket]: ...
+    def nearby(self, category: str, lat: float, lon: float, radius_m: float,
+               statuses: Iterable[Status] | None = None) -> list[tuple[Ticket, float]]: ...
+
+
+class ResidentRepository(Protocol):
+    def get(self, resident_id: int) -> Resident | None: ...
+    def by_telegram_id(self, telegram_id: int) -> Resident | None: ...
+    def add(self, resident: Resident) -> None: ...
+    def save(self, resident: Resident) -> None: ...
+    def delete(self, resident_id: int) -> None: ...
+
+
+class StaffRepository(Protocol):
+    def add(self, member: StaffMember) -> None: ...
+    def remove(self, telegram_id: int, role: str | None = None, department: str | None = None) -> int: ...
+    def list(self, department: str | None = None) -> list[StaffMember]: ...
+    def roles_of(self, telegram_id: int) -> list[StaffMember]: ...
+
+
+class ConversationRepository(Protocol):
+    def load(self, chat_id: int) -> dict | None: ...
+    def store(self, chat_id: int, state: dict) -> None: ...
+    def delete(self, chat_id: int) -> None: ...
+
+
+class OutboxRepository(Protocol):
+    def add(self, notification: Notification) -> None: ...
+    def due(self, now: datetime, limit: int = 100) -> list[Notification]: ...
+    def save(self, notification: Notification) -> None: ...
+
+
+class EscalationRepository(Protocol):
+    def add(self, escalation: Escalation) -> None: ...
+    def list(self, open_only: bool = False) -> list[Escalation]: ...
+    def for_ticket(self, ref: str) -> list[Escalation]: ...
+    def save(self, escalation: Escalation) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over all repositories: `with uow: ...; uow.commit()`. Leaving without commit rolls back."""
+    tickets: TicketRepository
+    residents: ResidentRepository
+    staff: StaffRepository
+    conversations: ConversationRepository
+    outbox: OutboxRepository
+    escalations: EscalationRepository
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
