@@ -97,7 +97,9 @@ def _rules() -> dict[tuple[Status, Status], Rule]:
     working = (S.NEW, S.ACKNOWLEDGED, S.IN_PROGRESS, S.NEEDS_INFO, S.REOPENED)
     for src in working:
         table[(src, S.FIXED)] = Rule(DEPT)
-        table[(src, S.REJECTED)] = Rule(DEPT | {Role.OMBUDSMAN}, needs_note=False)
+        table[(src, S.REJECTED)] = Rule(DEPT | {Role.OMBUDSMAN})
+    # A category that is another body's job is referred by the system when it is filed.
+    table[(S.NEW, S.REJECTED)] = Rule(DEPT | {Role.OMBUDSMAN, Role.SYSTEM})
     for src in (S.NEW, S.REOPENED):
         table[(src, S.ACKNOWLEDGED)] = Rule(DEPT | {Role.SYSTEM})
     for src in (S.NEW, S.ACKNOWLEDGED, S.REOPENED, S.NEEDS_INFO):

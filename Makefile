@@ -1,0 +1,30 @@
+# Citizen Helpline: `make run` and `make test` bootstrap everything they need, idempotently.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: run test bootstrap chat nlu clean help
+
+help:
+	@echo "make run    start the helpline with the settings in config.yml (SQLite, offline geocoder by default)"
+	@echo "make test   run the test suite"
+	@echo "make chat   try the resident conversation in this terminal"
+
+bootstrap: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@scripts/bootstrap.sh "$(VENV)"
+	@rm -f $(VENV)/.installed-* && touch $@
+
+run: bootstrap
+	@$(VENV)/bin/helpline run
+
+chat: bootstrap
+	@$(VENV)/bin/helpline chat
+
+test: bootstrap
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

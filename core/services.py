@@ -1,0 +1,198 @@
+"""Use cases: plain functions over a unit of work, called by the CLI, the bot and the scheduler."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from core.ports import Clock, Escalation, Notification, StaffMember, UnitOfWork
+from core.profile import Profile
+from core.routing import Route, inside_boundary, route
+from core.sla import WorkingCalendar, due_dates
+from core.tickets import (Actor, DomainError, EventKind, Location, Photo, RejectReason, Role, Status, Ticket,
+                          TicketEvent, format_ref)
+
+STAFF_ROLES = ("staff", "head", "ombudsman", "admin", "operator")
+
+
+class NotFound(DomainError):
+    pass
+
+
+class OutsideMunicipality(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a resident tells us: the problem, where, and optionally photos."""
+    category: str
+    description: str
+    location: Location
+    resident_id: int | None
+    language: str
+    photos: tuple[Photo, ...] = ()
+
+
+@dataclass(frozen=True)
+class Filed:
+    ticket: Ticket
+    route: Route
+
+
+class Helpline:
+    """The use cases of one municipality's helpline."""
+
+    def __init__(self, uow: Callable[[], UnitOfWork], profile: Profile, clock: Clock) -> None:
+        self.uow = uow
+        self.profile = profile
+        self.clock = clock
+        self.calendar = WorkingCalendar(profile.calendar)
+
+    # --- residents' reports ---------------------------------------------------------------------------
+
+    def file_report(self, report: Report) -> Filed:
+        """File a ticket: route it, give it a number and deadlines, and tell whoever must know."""
+        profile, now = self.profile, self.clock.now()
+        loc = report.location
+        if not inside_boundary(profile, loc.lat, loc.lon):
+            raise OutsideMunicipality(f"{loc.lat:.5f}, {loc.lon:.5f} is outside {profile.names['en']}")
+        where = route(profile, report.category, loc.lat, loc.lon)
+        ack_due, resolve_due = due_dates(now, profile.category(report.category).sla, self.calendar)
+        with self.uow() as uow:
+            number = uow.tickets.next_number(profile.ref_prefix, now.year)
+            ticket = Ticket(
+                ref=format_ref(profile.ref_prefix, now.year, number), municipality=profile.slug,
+                category=report.category, description=report.description, location=loc, created_at=now,
+                reporter_id=report.resident_id, department=where.department or profile.triage_department,
+                language=report.language, photos=list(report.photos), ack_due=ack_due, resolve_due=resolve_due,
+                priority=1 if profile.category(report.category).urgent else 0)
+            ticket.record(TicketEvent(EventKind.CREATED, now, Role.RESIDENT, _str(report.resident_id),
+                                      to_status=Status.NEW, data={"area": where.area} if where.area else {}))
+            if where.outside_body:
+                ticket.change_status(Status.REJECTED, Actor.system(), now, reason=RejectReason.NOT_RESPONSIBLE,
+                                     referral=where.outside_body)
+            else:
+                self._tell_department(uow, ticket, "ticket_new")
+            uow.tickets.add(ticket)
+            uow.commit()
+        return Filed(ticket, where)
+
+    def open_tickets_nearby(self, category: str, location: Location) -> list[tuple[Ticket, float]]:
+        """Open tickets of the same category within the category's duplicate radius, nearest first."""
+        radius = self.profile.category(category).duplicate_radius_m
+        with self.uow() as uow:
+            return uow.tickets.nearby(category, location.lat, location.lon, radius,
+                                      statuses=[s for s in Status if s.is_open])
+
+    def follow(self, ref: str, resident_id: int) -> Ticket:
+        """"Me too": the resident follows an open ticket instead of filing a new one."""
+        with self.uow() as uow:
+            ticket = self._get(uow, ref)
+            ticket.add_supporter(resident_id, self.clock.now())
+            uow.tickets.save(ticket)
+            uow.commit()
+            return ticket
+
+    # --- staff ------------------------------------------------------------------------------------
+
+    def change_status(self, ref: str, to: Status | str, actor: Actor, note: str | None = None, *,
+                      reason: RejectReason | str | None = None, referral: str | None = None,
+                      duplicate_of: str | None = None, public: bool = True) -> Ticket:
+        """Move a ticket along its lifecycle and queue the news for the resident and followers."""
+        if referral and referral not in self.profile.outside_bodies:
+            raise DomainError(f"unknown outside body {referral!r}; known: {', '.join(self.profile.outside_bodies)}")
+        with self.uow() as uow:
+            ticket = self._get(uow, ref)
+            if duplicate_of:
+                self._get(uow, duplicate_of)
+            event = ticket.change_status(Status(to), actor, self.clock.now(), note,
+                                         reason=RejectReason(reason) if reason else None, referral=referral,
+                                         duplicate_of=duplicate_of, public=public)
+            if event.public:
+                self._tell_residents(uow, ticket, event)
+            uow.tickets.save(ticket)
+            uow.commit()
+            return ticket
+
+    def assign(self, ref: str, department: str, actor: Actor, note: str | None = None) -> Ticket:
+        if department not in self.profile.departments:
+            raise DomainError(f"unknown department {department!r}; known: {', '.join(self.profile.departments)}")
+        with self.uow() as uow:
+            ticket = self._get(uow, ref)
+            ticket.assign(department, actor, self.clock.now(), note)
+            self._tell_department(uow, ticket, "ticket_assigned")
+            uow.tickets.save(ticket)
+            uow.commit()
+            return ticket
+
+    def ticket(self, ref: str) -> Ticket:
+        with self.uow() as uow:
+            return self._get(uow, ref)
+
+    def tickets(self, *, status: Iterable[Status] | None = None, department: str | None = None,
+                limit: int = 100) -> list[Ticket]:
+        with self.uow() as uow:
+            return uow.tickets.list(status=status, department=department, limit=limit)
+
+    def add_staff(self, member: StaffMember) -> StaffMember:
+        if member.role not in STAFF_ROLES:
+            raise DomainError(f"unknown role {member.role!r}; expected one of {', '.join(STAFF_ROLES)}")
+        if member.role in ("staff", "head"):
+            if member.department not in self.profile.departments:
+                raise DomainError(f"a {member.role} needs a department; known: {', '.join(self.profile.departments)}")
+        elif member.department:
+            raise DomainError(f"a {member.role} belongs to no department")
+        with self.uow() as uow:
+            if any(m.role == member.role and m.department == member.department
+                   for m in uow.staff.roles_of(member.telegram_id)):
+                raise DomainError(f"{member.telegram_id} is already {member.role}"
+                                  + (f" of {member.department}" if member.department else ""))
+            uow.staff.add(member)
+            uow.commit()
+        return member
+
+    def remove_staff(self, telegram_id: int, role: str | None = None, department: str | None = None) -> int:
+        with self.uow() as uow:
+            removed = uow.staff.remove(telegram_id, role, department)
+            uow.commit()
+        if not removed:
+            raise NotFound(f"no staff entry for {telegram_id}")
+        return removed
+
+    def staff(self, department: str | None = None) -> list[StaffMember]:
+        with self.uow() as uow:
+            return uow.staff.list(department)
+
+    def escalations(self, open_only: bool = False) -> list[Escalation]:
+        with self.uow() as uow:
+            return uow.escalations.list(open_only)
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _get(uow: UnitOfWork, ref: str) -> Ticket:
+        ticket = uow.tickets.get(ref.strip().upper())
+        if ticket is None:
+            raise NotFound(f"no ticket {ref}")
+        return ticket
+
+    def _tell_department(self, uow: UnitOfWork, ticket: Ticket, kind: str) -> None:
+        dept = self.profile.departments.get(ticket.department or "")
+        if dept and dept.chat_id:
+            uow.outbox.add(Notification(chat_id=dept.chat_id, kind=kind, ticket_ref=ticket.ref,
+                                        payload={"ref": ticket.ref}, language=self.profile.default_language,
+                                        created_at=self.clock.now()))
+
+    def _tell_residents(self, uow: UnitOfWork, ticket: Ticket, event: TicketEvent) -> None:
+        payload = {"ref": ticket.ref, "status": str(event.to_status), "note": event.note or "", **event.data}
+        for resident_id in [ticket.reporter_id, *sorted(ticket.supporters)]:
+            resident = uow.residents.get(resident_id) if resident_id is not None else None
+            if resident and resident.telegram_id:
+                uow.outbox.add(Notification(chat_id=resident.telegram_id, kind="status_changed",
+                                            ticket_ref=ticket.ref, payload=payload,
+                                            language=resident.language or ticket.language,
+                                            created_at=self.clock.now()))
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
