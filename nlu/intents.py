@@ -1,0 +1,42 @@
+"""The intents the Rasa model knows, and how they map onto the helpline's canonical categories."""
+from __future__ import annotations
+
+from core.tickets import CATEGORIES
+
+REPORT_PREFIX = "report_"
+FALLBACK = "nlu_fallback"
+
+REPORT_INTENTS: tuple[str, ...] = tuple(REPORT_PREFIX + c for c in CATEGORIES)
+
+CHECK_STATUS = "check_status"
+GREET = "greet"
+GOODBYE = "goodbye"
+THANKS = "thanks"
+HELP = "help"
+CANCEL = "cancel"
+AFFIRM = "affirm"
+DENY = "deny"
+CHANGE_LANGUAGE = "change_language"
+COMPLAIN_ABOUT_HANDLING = "complain_about_handling"
+OUT_OF_SCOPE = "out_of_scope"
+
+CONVERSATION_INTENTS: tuple[str, ...] = (
+    CHECK_STATUS, GREET, GOODBYE, THANKS, HELP, CANCEL, AFFIRM, DENY, CHANGE_LANGUAGE,
+    COMPLAIN_ABOUT_HANDLING, OUT_OF_SCOPE,
+)
+
+INTENTS: tuple[str, ...] = REPORT_INTENTS + CONVERSATION_INTENTS
+
+TICKET_REF = "ticket_ref"
+
+
+def category_of(intent: str | None) -> str | None:
+    """The canonical category a report_<category> intent names, else None."""
+    if not intent or not intent.startswith(REPORT_PREFIX):
+        return None
+    category = intent[len(REPORT_PREFIX):]
+    return category if category in CATEGORIES else None
+
+
+def is_report(intent: str | None) -> bool:
+    return category_of(intent) is not None
