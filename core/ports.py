@@ -106,6 +106,8 @@ class TicketRepository(Protocol):
     def next_number(self, prefix: str, year: int) -> int: ...
     def list(self, *, status: Iterable[Status] | None = None, department: str | None = None,
              reporter_id: int | None = None, limit: int = 100) -> list[Ticket]: ...
+    def of_resident(self, resident_id: int) -> list[Ticket]:
+        """Tickets the resident reported or follows."""
     def nearby(self, category: str, lat: float, lon: float, radius_m: float,
                statuses: Iterable[Status] | None = None) -> list[tuple[Ticket, float]]: ...
 
@@ -144,6 +146,11 @@ class EscalationRepository(Protocol):
     def save(self, escalation: Escalation) -> None: ...
 
 
+class ProcessedUpdates(Protocol):
+    def seen(self, update_id: int) -> bool: ...
+    def first_time(self, update_id: int, at: datetime) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over all repositories: `with uow: ...; uow.commit()`. Leaving without commit rolls back."""
     tickets: TicketRepository
@@ -152,8 +159,30 @@ class UnitOfWork(Protocol):
     conversations: ConversationRepository
     outbox: OutboxRepository
     escalations: EscalationRepository
+    updates: ProcessedUpdates
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
+
+
+# --- Places ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Place:
+    lat: float
+    lon: float
+    address: str
+
+
+class GeocodingUnavailable(Exception):
+    """The geocoding service could not be asked (down, timed out, refused)."""
+
+
+class Geocoder(Protocol):
+    """Addresses <-> coordinates within the municipality. None means: not found."""
+
+    async def geocode(self, query: str) -> Place | None: ...
+
+    async def reverse(self, lat: float, lon: float) -> str | None: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from core.ports import Clock, Escalation, Notification, StaffMember, UnitOfWork
+from core.ports import Clock, Escalation, Notification, Resident, StaffMember, UnitOfWork
 from core.profile import Profile
 from core.routing import Route, inside_boundary, route
 from core.sla import WorkingCalendar, due_dates
@@ -50,8 +50,12 @@ class Helpline:
 
     # --- residents' reports ---------------------------------------------------------------------------
 
-    def file_report(self, report: Report) -> Filed:
-        """File a ticket: route it, give it a number and deadlines, and tell whoever must know."""
+    def file_report(self, report: Report, chat: tuple[int, dict] | None = None) -> Filed:
+        """File a ticket: route it, give it a number and deadlines, and tell whoever must know.
+
+        `chat` (chat id, conversation state) is stored in the same transaction, so a crash can never leave
+        a filed ticket with a conversation still offering to file it again.
+        """
         profile, now = self.profile, self.clock.now()
         loc = report.location
         if not inside_boundary(profile, loc.lat, loc.lon):
@@ -74,6 +78,8 @@ class Helpline:
             else:
                 self._tell_department(uow, ticket, "ticket_new")
             uow.tickets.add(ticket)
+            if chat:
+                uow.conversations.store(*chat)
             uow.commit()
         return Filed(ticket, where)
 
@@ -92,6 +98,91 @@ class Helpline:
             uow.tickets.save(ticket)
             uow.commit()
             return ticket
+
+    def add_information(self, ref: str, resident_id: int, note: str, photo: Photo | None = None) -> Ticket:
+        """The resident answers the department's question: attach it and hand the ticket back."""
+        now = self.clock.now()
+        with self.uow() as uow:
+            ticket = self._get(uow, ref)
+            if ticket.reporter_id != resident_id or ticket.status is not Status.NEEDS_INFO:
+                raise DomainError(f"{ticket.ref} is not waiting for information from this resident")
+            if photo:
+                ticket.photos.append(photo)
+            ticket.record(TicketEvent(EventKind.INFO, now, Role.RESIDENT, str(resident_id), note=note or None,
+                                      public=True, data={"photo": photo.file_id} if photo else {}))
+            ticket.change_status(Status.ACKNOWLEDGED, Actor(Role.RESIDENT, str(resident_id)), now)
+            self._tell_department(uow, ticket, "ticket_info")
+            uow.tickets.save(ticket)
+            uow.commit()
+            return ticket
+
+    # --- residents and their conversations -------------------------------------------------------
+
+    def resident_for(self, telegram_id: int, name: str | None = None) -> Resident:
+        """The resident writing from this chat, registered on their first message."""
+        with self.uow() as uow:
+            resident = uow.residents.by_telegram_id(telegram_id)
+            if resident is None:
+                resident = Resident(telegram_id, name, None, self.clock.now())
+                uow.residents.add(resident)
+                uow.commit()
+            elif name and resident.name != name:
+                resident.name = name
+                uow.residents.save(resident)
+                uow.commit()
+            return resident
+
+    def set_language(self, resident_id: int, language: str) -> None:
+        with self.uow() as uow:
+            resident = uow.residents.get(resident_id)
+            if resident:
+                resident.language = language
+                uow.residents.save(resident)
+                uow.commit()
+
+    def load_conversation(self, chat_id: int) -> dict | None:
+        with self.uow() as uow:
+            return uow.conversations.load(chat_id)
+
+    def store_conversation(self, chat_id: int, state: dict) -> None:
+        with self.uow() as uow:
+            uow.conversations.store(chat_id, state)
+            uow.commit()
+
+    def update_seen(self, update_id: int) -> bool:
+        """Whether a Telegram update was handled already (Telegram redelivers after a crash)."""
+        with self.uow() as uow:
+            return uow.updates.seen(update_id)
+
+    def mark_update(self, update_id: int) -> None:
+        with self.uow() as uow:
+            uow.updates.first_time(update_id, self.clock.now())
+            uow.commit()
+
+    def tickets_of(self, resident_id: int) -> list[Ticket]:
+        """Tickets the resident reported or follows, open ones first, newest first."""
+        with self.uow() as uow:
+            found = uow.tickets.of_resident(resident_id)
+        return sorted(found, key=lambda t: (not t.is_open, -t.created_at.timestamp()))
+
+    def personal_data(self, resident_id: int) -> dict:
+        with self.uow() as uow:
+            resident = uow.residents.get(resident_id)
+            tickets = uow.tickets.of_resident(resident_id)
+        return {"name": resident.name if resident else None, "language": resident.language if resident else None,
+                "reports": ", ".join(sorted(t.ref for t in tickets if t.reporter_id == resident_id)) or "-",
+                "following": ", ".join(sorted(t.ref for t in tickets if resident_id in t.supporters)) or "-"}
+
+    def forget_resident(self, resident_id: int, chat_id: int) -> None:
+        """Erase the resident and the conversation; their tickets stay, anonymous."""
+        now = self.clock.now()
+        with self.uow() as uow:
+            for ticket in uow.tickets.of_resident(resident_id):
+                ticket.forget(resident_id, now)
+                uow.tickets.save(ticket)
+            uow.conversations.delete(chat_id)
+            uow.residents.delete(resident_id)
+            uow.commit()
 
     # --- staff ------------------------------------------------------------------------------------
 

@@ -296,6 +296,16 @@ class Ticket:
             raise DomainError(f"{self.ref}: an empty note says nothing")
         return self.record(TicketEvent(EventKind.NOTE, at, actor.role, actor.id, note=note, public=public))
 
+    def forget(self, resident_id: int, at: datetime) -> TicketEvent | None:
+        """A resident erased their data: drop their link to this ticket, as reporter or supporter."""
+        if resident_id == self.reporter_id:
+            self.reporter_id = None
+        elif resident_id in self.supporters:
+            self.supporters.discard(resident_id)
+        else:
+            return None
+        return self.record(TicketEvent(EventKind.ANONYMISED, at, Role.RESIDENT, None, public=False))
+
     def anonymise(self, at: datetime) -> TicketEvent:
         """Remove the link to the person who reported and followed it; the ticket itself stays."""
         self.reporter_id = None

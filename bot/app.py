@@ -1,0 +1,71 @@
+"""The one composition root: builds every adapter and hands them to the use cases. Nothing else does."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from sqlalchemy import Engine
+
+from bot.clock import SystemClock
+from bot.geo import make_geocoder
+from bot.i18n import Translator
+from bot.db import migrate
+from bot.db.engine import make_engine
+from bot.db.uow import unit_of_work_factory
+from bot.profiles import load_profile
+from bot.settings import Settings
+from core.dialogue import Conversation
+from core.ports import NLU, Clock, Geocoder
+from core.profile import Profile
+from core.services import Helpline
+from nlu.client import NoNLU, RasaNLU
+from nlu.langid import detect_language
+
+
+@dataclass
+class App:
+    settings: Settings
+    profile: Profile
+    engine: Engine
+    clock: Clock
+    helpline: Helpline
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def translator(self) -> Translator:
+        return Translator(self.settings.locales_dir, self.profile.calendar.timezone)
+
+    def nlu(self) -> NLU:
+        if self.settings.rasa == "off":
+            return NoNLU()
+        return RasaNLU(self.settings.rasa_url, self.settings.rasa_token or None, self.settings.rasa_timeout_s)
+
+    def conversation(self, nlu: NLU | None = None, geocoder: Geocoder | None = None) -> Conversation:
+        return Conversation(self.helpline, nlu or self.nlu(), geocoder or make_geocoder(self.settings, self.profile),
+                            detect_language)
+
+    def telegram(self, conversation: Conversation | None = None):
+        """The python-telegram-bot Application with every handler installed."""
+        from telegram.constants import ParseMode
+        from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
+
+        from handlers.residents import ResidentChannel
+
+        s = self.settings
+        application = (ApplicationBuilder().token(s.telegram_token).base_url(s.telegram_api_base_url)
+                       .base_file_url(s.telegram_api_base_url.replace("/bot", "/file/bot"))
+                       .defaults(Defaults(parse_mode=ParseMode.HTML)).rate_limiter(AIORateLimiter())
+                       .build())
+        ResidentChannel(conversation or self.conversation(), self.translator()).install(application)
+        return application
+
+
+def build(settings: Settings | None = None, *, clock: Clock | None = None, upgrade: bool = True) -> App:
+    """Load the profile, open (and by default migrate) the database, and wire the use cases."""
+    settings = settings or Settings()
+    profile = load_profile(settings.profile, settings.profiles_dir)
+    if upgrade:
+        migrate.upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    clock = clock or SystemClock()
+    helpline = Helpline(unit_of_work_factory(engine, clock), profile, clock)
+    return App(settings, profile, engine, clock, helpline)

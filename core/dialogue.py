@@ -1,0 +1,645 @@
+"""The resident's conversation, channel-neutral: (state, input) -> (new state, replies).
+
+Telegram and the terminal both turn what the resident did into an `Input`, call `Conversation.handle`, and
+render the `Reply` objects it returns (message keys with arguments, translated by the channel). The state is a
+plain dict stored per chat in the database, so a conversation survives a restart at the very same step.
+
+Buttons carry `<version>:<action>`; the version changes with every new step, so a press on a button of a step
+that has passed is recognised and answered, never acted on. Actions prefixed `g:` are valid at any time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Callable
+
+from core.ports import NLU, Geocoder, GeocodingUnavailable
+from core.routing import inside_boundary
+from core.services import Filed, Helpline, NotFound, Report
+from core.tickets import CATEGORIES, DomainError, Location, Photo, Status, Ticket, parse_ref
+
+LANGUAGES = ("el", "sl", "he", "en")
+LANGUAGE_NAMES = {"el": "Ελληνικά", "sl": "Slovenščina", "he": "עברית", "en": "English"}
+CONFIDENT = 0.55
+SUMMARY_PREVIEW = 600
+
+
+class Step(StrEnum):
+    IDLE = "idle"
+    LANGUAGE = "language"
+    DESCRIBE = "describe"
+    CATEGORY = "category"
+    DETAILS = "details"
+    PLACE = "place"
+    DUPLICATES = "duplicates"
+    PHOTO = "photo"
+    SUMMARY = "summary"
+    EDIT_DESCRIPTION = "edit_description"
+    FORGET = "forget"
+    INFO = "info"
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    COMMAND = "command"
+    BUTTON = "button"
+    LOCATION = "location"
+    PHOTO = "photo"
+
+
+@dataclass(frozen=True)
+class Sender:
+    chat_id: int
+    name: str | None = None
+    language_code: str | None = None     # what the resident's app is set to
+
+
+@dataclass(frozen=True)
+class Input:
+    kind: Kind
+    text: str = ""                       # message text, command name (no slash) or button data
+    args: str = ""                       # command arguments
+    lat: float | None = None
+    lon: float | None = None
+    place_name: str | None = None        # a shared venue's title and address
+    photo: Photo | None = None
+
+
+@dataclass(frozen=True)
+class Text:
+    """A message key and its arguments. Arguments may be Text (translated too), datetimes or plain values."""
+    key: str
+    args: dict[str, Any] = field(default_factory=dict)
+    count: int | None = None             # for plural forms
+
+
+@dataclass(frozen=True)
+class Button:
+    label: Text | str                    # a str is shown as it is (e.g. a language's own name)
+    data: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    parts: tuple[Text, ...]
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    ask_location: bool = False           # offer the "send my location" keyboard
+    remove_keyboard: bool = False
+
+
+def T(key: str, count: int | None = None, **args: Any) -> Text:
+    return Text(key, args, count)
+
+
+def say(*parts: Text, buttons=(), **flags) -> Reply:
+    return Reply(tuple(parts), tuple(tuple(row) for row in buttons), **flags)
+
+
+@dataclass
+class Turn:
+    """One exchange: the state being changed and the replies being gathered."""
+    state: dict
+    sender: Sender
+    resident_id: int
+    lang: str
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def step(self) -> Step:
+        return Step(self.state.get("step", Step.IDLE))
+
+    @property
+    def draft(self) -> dict:
+        return self.state.setdefault("draft", {})
+
+    def go(self, step: Step) -> None:
+        self.state["step"] = str(step)
+        self.state["v"] = self.state.get("v", 0) + 1
+
+    def button(self, label: Text | str, action: str) -> Button:
+        return Button(label, f"{self.state.get('v', 0)}:{action}")
+
+    def send(self, *parts: Text, **kwargs) -> None:
+        self.replies.append(say(*parts, **kwargs))
+
+
+class Conversation:
+    """The resident side of the helpline."""
+
+    def __init__(self, helpline: Helpline, nlu: NLU, geocoder: Geocoder,
+                 detect_language: Callable[[str], str | None]) -> None:
+        self.helpline = helpline
+        self.profile = helpline.profile
+        self.nlu = nlu
+        self.geocoder = geocoder
+        self.detect_language = detect_language
+
+    # --- entry point ------------------------------------------------------------------------------
+
+    async def handle(self, sender: Sender, inp: Input) -> tuple[list[Reply], str]:
+        """Process one input from a chat; returns the replies and the language to show them in."""
+        resident = self.helpline.resident_for(sender.chat_id, sender.name)
+        state = self.helpline.load_conversation(sender.chat_id) or {"step": str(Step.IDLE), "v": 0}
+        turn = Turn(state, sender, resident.id, self._language(resident.language, state, sender, inp))
+        state["lang"] = turn.lang
+        await self._dispatch(turn, inp)
+        if turn.state.get("forgotten"):
+            return turn.replies, turn.lang
+        self.helpline.store_conversation(sender.chat_id, turn.state)
+        return turn.replies, turn.lang
+
+    def _language(self, chosen: str | None, state: dict, sender: Sender, inp: Input) -> str:
+        if chosen:
+            return chosen
+        if inp.kind is Kind.TEXT and (found := self.detect_language(inp.text)) in LANGUAGES:
+            return found
+        if state.get("lang") in LANGUAGES:
+            return state["lang"]
+        code = (sender.language_code or "").split("-")[0].lower()
+        return code if code in LANGUAGES else self.profile.default_language
+
+    async def _dispatch(self, turn: Turn, inp: Input) -> None:
+        if inp.kind is Kind.COMMAND:
+            return await self._command(turn, inp.text.lower(), inp.args)
+        if inp.kind is Kind.BUTTON:
+            return await self._button(turn, inp.text)
+        handler = getattr(self, f"_on_{turn.step}")
+        await handler(turn, inp)
+
+    # --- commands ---------------------------------------------------------------------------------
+
+    async def _command(self, turn: Turn, name: str, args: str) -> None:
+        if name == "start":
+            return self._start(turn)
+        if name == "cancel":
+            return self._cancel(turn)
+        if name in ("report", "new"):
+            return self._begin_report(turn)
+        if name == "status":
+            return self._status(turn, parse_ref(args))
+        if name == "mytickets":
+            return self._my_tickets(turn)
+        if name == "follow":
+            return self._follow(turn, parse_ref(args))
+        if name == "language":
+            return self._ask_language(turn)
+        if name == "mydata":
+            return self._my_data(turn)
+        if name == "forget":
+            turn.go(Step.FORGET)
+            return turn.send(T("forget_confirm"), buttons=[[turn.button(T("btn_forget_yes"), "forget:yes"),
+                                                            turn.button(T("btn_no"), "forget:no")]])
+        if name == "help":
+            turn.send(T("help", example=self._example_ref()))
+            return self._prompt(turn)
+        turn.send(T("unknown_command", command="/" + name))
+
+    def _start(self, turn: Turn) -> None:
+        turn.state["draft"] = {}
+        turn.send(T("greeting", town=self._town(turn)), T("privacy_notice"))
+        self._ask_language(turn)
+
+    def _ask_language(self, turn: Turn) -> None:
+        turn.go(Step.LANGUAGE)
+        turn.send(T("choose_language"),
+                  buttons=[[turn.button(LANGUAGE_NAMES[code], f"lang:{code}") for code in LANGUAGES[i:i + 2]]
+                           for i in (0, 2)])
+
+    def _cancel(self, turn: Turn) -> None:
+        had_draft = bool(turn.state.get("draft")) or turn.step is not Step.IDLE
+        turn.state["draft"] = {}
+        turn.go(Step.IDLE)
+        turn.send(T("cancelled" if had_draft else "nothing_to_cancel"), remove_keyboard=True)
+        self._menu(turn)
+
+    # --- buttons ----------------------------------------------------------------------------------
+
+    async def _button(self, turn: Turn, data: str) -> None:
+        version, _, action = data.partition(":")
+        if version == "g":
+            return self._global_action(turn, action)
+        if version != str(turn.state.get("v", 0)):
+            turn.send(T("stale_button"))
+            return self._prompt(turn)
+        kind, _, value = action.partition(":")
+        handler = getattr(self, f"_press_{kind}", None)
+        if handler is None:
+            turn.send(T("stale_button"))
+            return self._prompt(turn)
+        await handler(turn, value)
+
+    def _global_action(self, turn: Turn, action: str) -> None:
+        kind, _, ref = action.partition(":")
+        if kind == "answer":
+            ticket = self._ticket_or_none(ref)
+            if ticket and ticket.reporter_id == turn.resident_id and ticket.status is Status.NEEDS_INFO:
+                turn.state["info_ref"] = ticket.ref
+                turn.go(Step.INFO)
+                return turn.send(T("ask_info_answer", ref=ticket.ref))
+        elif kind == "status":
+            return self._status(turn, parse_ref(ref))
+        turn.send(T("stale_button"))
+
+    async def _press_menu(self, turn: Turn, value: str) -> None:
+        {"report": self._begin_report, "mine": self._my_tickets, "help": self._help,
+         "language": self._ask_language}.get(value, self._menu)(turn)
+
+    async def _press_lang(self, turn: Turn, code: str) -> None:
+        if code not in LANGUAGES:
+            return self._ask_language(turn)
+        self.helpline.set_language(turn.resident_id, code)
+        turn.lang = turn.state["lang"] = code
+        turn.send(T("language_set"))
+        if turn.draft.get("category"):
+            return self._resume_report(turn)
+        turn.go(Step.IDLE)
+        self._menu(turn)
+
+    async def _press_cat(self, turn: Turn, category: str) -> None:
+        if category == "more":
+            return self._ask_category(turn, proposals=())
+        if category not in CATEGORIES:
+            return self._ask_category(turn, proposals=())
+        turn.draft["category"] = category
+        if not turn.draft.get("description"):
+            turn.go(Step.DETAILS)
+            return turn.send(T("ask_details", category=T(f"category_{category}")),
+                             buttons=[[turn.button(T("btn_skip"), "details:skip")]])
+        self._resume_report(turn)
+
+    async def _press_details(self, turn: Turn, _value: str) -> None:
+        turn.draft.setdefault("description", "")
+        self._resume_report(turn)
+
+    async def _press_dup(self, turn: Turn, ref: str) -> None:
+        if ref == "new":
+            turn.draft.pop("dups", None)
+            return self._resume_report(turn)
+        self._follow(turn, parse_ref(ref))
+
+    async def _press_photo(self, turn: Turn, _value: str) -> None:
+        self._summary(turn)
+
+    async def _press_edit(self, turn: Turn, what: str) -> None:
+        if what == "category":
+            return self._ask_category(turn, proposals=())
+        if what == "place":
+            turn.draft.pop("lat", None)
+            return self._ask_place(turn)
+        if what == "description":
+            turn.go(Step.EDIT_DESCRIPTION)
+            return turn.send(T("ask_new_description"))
+        self._summary(turn)
+
+    async def _press_send(self, turn: Turn, _value: str) -> None:
+        await self._file(turn)
+
+    async def _press_cancel(self, turn: Turn, _value: str) -> None:
+        self._cancel(turn)
+
+    async def _press_forget(self, turn: Turn, answer: str) -> None:
+        if answer != "yes":
+            turn.go(Step.IDLE)
+            turn.send(T("forget_kept"))
+            return self._menu(turn)
+        self.helpline.forget_resident(turn.resident_id, turn.sender.chat_id)
+        turn.state["forgotten"] = True
+        turn.send(T("forgotten"), remove_keyboard=True)
+
+    # --- free text and other input, by step ------------------------------------------------------
+
+    async def _on_idle(self, turn: Turn, inp: Input) -> None:
+        if inp.kind is Kind.LOCATION:
+            self._begin_report(turn, prompt=False)
+            return await self._on_place(turn, inp)
+        if inp.kind is Kind.PHOTO:
+            turn.draft["photos"] = [inp.photo.file_id]
+            return self._begin_report(turn)
+        if ref := parse_ref(inp.text):
+            return self._status(turn, ref)
+        understood = await self.nlu.understand(inp.text)
+        intent = understood.intent or ""
+        simple = {"greet": "greeting_again", "thanks": "you_are_welcome", "goodbye": "goodbye"}
+        if intent in simple and understood.confidence >= CONFIDENT:
+            turn.send(T(simple[intent], town=self._town(turn)))
+            return self._menu(turn) if intent == "greet" else None
+        if intent == "help" and understood.confidence >= CONFIDENT:
+            return self._help(turn)
+        if intent == "cancel" and understood.confidence >= CONFIDENT:
+            return self._cancel(turn)
+        if intent == "change_language" and understood.confidence >= CONFIDENT:
+            return self._ask_language(turn)
+        if intent == "check_status" and understood.confidence >= CONFIDENT:
+            return self._my_tickets(turn)
+        if intent in ("out_of_scope", "affirm", "deny") and understood.confidence >= CONFIDENT:
+            turn.send(T("not_understood"))
+            return self._menu(turn)
+        await self._describe(turn, inp.text, understood)
+
+    async def _on_language(self, turn: Turn, inp: Input) -> None:
+        turn.go(Step.IDLE)
+        await self._on_idle(turn, inp)
+
+    async def _on_describe(self, turn: Turn, inp: Input) -> None:
+        if inp.kind is Kind.LOCATION:
+            return await self._on_place(turn, inp)
+        if inp.kind is Kind.PHOTO:
+            turn.draft.setdefault("photos", []).append(inp.photo.file_id)
+            return self._prompt(turn)
+        await self._describe(turn, inp.text, await self.nlu.understand(inp.text))
+
+    async def _on_category(self, turn: Turn, inp: Input) -> None:
+        if inp.kind is Kind.TEXT:
+            return await self._on_describe(turn, inp)
+        self._prompt(turn)
+
+    async def _on_details(self, turn: Turn, inp: Input) -> None:
+        if inp.kind is Kind.TEXT and inp.text.strip():
+            turn.draft["description"] = inp.text.strip()
+            return self._resume_report(turn)
+        self._prompt(turn)
+
+    async def _on_edit_description(self, turn: Turn, inp: Input) -> None:
+        await self._on_details(turn, inp)
+
+    async def _on_place(self, turn: Turn, inp: Input) -> None:
+        if inp.kind is Kind.LOCATION and inp.lat is not None and inp.lon is not None:
+            return await self._place_chosen(turn, inp.lat, inp.lon, inp.place_name)
+        if inp.kind is not Kind.TEXT or not inp.text.strip():
+            return self._prompt(turn)
+        try:
+            place = await self.geocoder.geocode(inp.text.strip())
+        except GeocodingUnavailable:
+            return turn.send(T("geocoder_down"), ask_location=True)
+        if place is None:
+            return turn.send(T("address_not_found", address=inp.text.strip()[:200], town=self._town(turn)),
+                             ask_location=True)
+        await self._place_chosen(turn, place.lat, place.lon, place.address)
+
+    async def _on_duplicates(self, turn: Turn, inp: Input) -> None:
+        self._prompt(turn)
+
+    async def _on_photo(self, turn: Turn, inp: Input) -> None:
+        if inp.kind is Kind.PHOTO and inp.photo:
+            turn.draft.setdefault("photos", []).append(inp.photo.file_id)
+            return self._summary(turn)
+        turn.send(T("photo_expected"), buttons=[[turn.button(T("btn_skip"), "photo:skip")]])
+
+    async def _on_summary(self, turn: Turn, inp: Input) -> None:
+        if inp.kind is Kind.PHOTO and inp.photo:
+            turn.draft.setdefault("photos", []).append(inp.photo.file_id)
+        self._summary(turn)
+
+    async def _on_forget(self, turn: Turn, inp: Input) -> None:
+        self._prompt(turn)
+
+    async def _on_info(self, turn: Turn, inp: Input) -> None:
+        ref = turn.state.get("info_ref", "")
+        if inp.kind is Kind.TEXT and inp.text.strip():
+            note, photo = inp.text.strip(), None
+        elif inp.kind is Kind.PHOTO and inp.photo:
+            note, photo = "", inp.photo
+        else:
+            return self._prompt(turn)
+        try:
+            self.helpline.add_information(ref, turn.resident_id, note, photo)
+        except DomainError:
+            turn.send(T("info_not_needed", ref=ref))
+        else:
+            turn.send(T("info_saved", ref=ref))
+        turn.state.pop("info_ref", None)
+        turn.go(Step.IDLE)
+        self._menu(turn)
+
+    # --- the report flow --------------------------------------------------------------------------
+
+    def _begin_report(self, turn: Turn, prompt: bool = True) -> None:
+        photos = turn.draft.get("photos", [])
+        turn.state["draft"] = {"photos": photos} if photos else {}
+        turn.go(Step.DESCRIBE)
+        if prompt:
+            self._prompt(turn)
+
+    async def _describe(self, turn: Turn, text: str, understood) -> None:
+        text = text.strip()
+        if not text:
+            return self._prompt(turn)
+        previous = turn.draft.get("description")
+        turn.draft["description"] = f"{previous}\n{text}" if previous and turn.step is Step.CATEGORY else text
+        proposals = tuple(dict.fromkeys(
+            score.intent.removeprefix("report_") for score in understood.ranking
+            if score.intent.startswith("report_") and score.intent.removeprefix("report_") in CATEGORIES))[:3]
+        confident = (understood.intent or "").startswith("report_") and understood.confidence >= CONFIDENT
+        self._ask_category(turn, proposals if confident else (), understood.available)
+
+    def _ask_category(self, turn: Turn, proposals: tuple[str, ...], nlu_available: bool = True) -> None:
+        turn.go(Step.CATEGORY)
+        if proposals:
+            rows = [[turn.button(T(f"category_{c}"), f"cat:{c}")] for c in proposals]
+            rows.append([turn.button(T("btn_something_else"), "cat:more")])
+            return turn.send(T("propose_category"), buttons=rows)
+        buttons = [turn.button(T(f"category_{c}"), f"cat:{c}") for c in CATEGORIES]
+        key = "pick_category" if nlu_available or not turn.draft.get("description") else "pick_category_plain"
+        turn.send(T(key), buttons=[buttons[i:i + 2] for i in range(0, len(buttons), 2)])
+
+    def _resume_report(self, turn: Turn) -> None:
+        """Go on to the first thing the draft still lacks (or the summary, when editing)."""
+        d = turn.draft
+        if not d.get("category"):
+            return self._ask_category(turn, ())
+        if d.get("lat") is None:
+            return self._ask_place(turn)
+        if "photo_step_done" not in d:
+            return self._ask_photo(turn)
+        self._summary(turn)
+
+    def _ask_place(self, turn: Turn) -> None:
+        turn.go(Step.PLACE)
+        turn.send(T("ask_location"), ask_location=True)
+
+    async def _place_chosen(self, turn: Turn, lat: float, lon: float, name: str | None) -> None:
+        try:
+            Location(lat, lon)
+        except DomainError:
+            return turn.send(T("outside_boundary", town=self._town(turn)), ask_location=True)
+        if not inside_boundary(self.profile, lat, lon):
+            return turn.send(T("outside_boundary", town=self._town(turn)), ask_location=True)
+        address = name
+        if not address:
+            try:
+                address = await self.geocoder.reverse(lat, lon)
+            except GeocodingUnavailable:
+                address = None
+        turn.draft.update(lat=lat, lon=lon, address=address or f"{lat:.5f}, {lon:.5f}")
+        turn.send(T("place_noted", address=turn.draft["address"]), remove_keyboard=True)
+        if not turn.draft.get("category"):
+            turn.go(Step.DESCRIBE)
+            return self._prompt(turn)
+        similar = self.helpline.open_tickets_nearby(turn.draft["category"], Location(lat, lon))
+        similar = [(t, d) for t, d in similar if t.reporter_id != turn.resident_id][:3]
+        if not similar:
+            return self._resume_report(turn)
+        turn.draft["dups"] = [{"ref": t.ref, "category": t.category, "metres": round(d),
+                               "address": (t.location.address if t.location else "") or "",
+                               "count": t.supporter_count + 1} for t, d in similar]
+        self._show_duplicates(turn)
+
+    def _show_duplicates(self, turn: Turn) -> None:
+        turn.go(Step.DUPLICATES)
+        dups = turn.draft.get("dups", [])
+        lines = [T("duplicate_line", ref=d["ref"], category=T(f"category_{d['category']}"), metres=d["metres"],
+                   address=d["address"], count=d["count"]) for d in dups]
+        rows = [[turn.button(T("btn_same_problem", ref=d["ref"]), f"dup:{d['ref']}")] for d in dups]
+        rows.append([turn.button(T("btn_new_problem"), "dup:new")])
+        turn.send(T("duplicates_found"), *lines, buttons=rows)
+
+    def _ask_photo(self, turn: Turn) -> None:
+        if "photo_step_done" in turn.draft or turn.draft.get("photos"):
+            turn.draft["photo_step_done"] = True
+            return self._summary(turn)
+        turn.draft["photo_step_done"] = True
+        turn.go(Step.PHOTO)
+        turn.send(T("ask_photo"), buttons=[[turn.button(T("btn_skip"), "photo:skip")]])
+
+    def _summary(self, turn: Turn) -> None:
+        d = turn.draft
+        turn.draft["photo_step_done"] = True
+        turn.go(Step.SUMMARY)
+        description = d.get("description") or "-"
+        if len(description) > SUMMARY_PREVIEW:
+            description = description[:SUMMARY_PREVIEW] + "…"
+        turn.send(T("summary", category=T(f"category_{d['category']}"), address=d.get("address", ""),
+                    description=description, photos=len(d.get("photos", []))),
+                  buttons=[[turn.button(T("btn_send"), "send:yes")],
+                           [turn.button(T("btn_change_category"), "edit:category"),
+                            turn.button(T("btn_change_place"), "edit:place")],
+                           [turn.button(T("btn_change_description"), "edit:description"),
+                            turn.button(T("btn_cancel"), "cancel:yes")]])
+
+    async def _file(self, turn: Turn) -> None:
+        d = turn.draft
+        report = Report(category=d["category"], description=d.get("description") or "",
+                        location=Location(d["lat"], d["lon"], d.get("address")), resident_id=turn.resident_id,
+                        language=turn.lang, photos=tuple(Photo(p) for p in d.get("photos", [])))
+        done_state = {"step": str(Step.IDLE), "v": turn.state.get("v", 0) + 1, "lang": turn.lang, "draft": {}}
+        filed = self.helpline.file_report(report, chat=(turn.sender.chat_id, done_state))
+        turn.state.clear()
+        turn.state.update(done_state)
+        turn.send(self._filed_text(filed, turn.lang), remove_keyboard=True)
+
+    def _filed_text(self, filed: Filed, lang: str) -> Text:
+        t = filed.ticket
+        if filed.route.outside_body:
+            body = self.profile.outside_bodies[filed.route.outside_body]
+            return T("referred", ref=t.ref, body=_pick(body.names, lang), referral=_pick(body.referral, lang))
+        dept = self.profile.departments[t.department]
+        return T("filed", ref=t.ref, department=_pick(dept.names, lang), due=t.resolve_due)
+
+    # --- status, following, personal data --------------------------------------------------------
+
+    def _status(self, turn: Turn, ref: str | None) -> None:
+        if not ref:
+            return self._my_tickets(turn)
+        ticket = self._ticket_or_none(ref)
+        if ticket is None:
+            return turn.send(T("status_not_found", ref=ref, example=self._example_ref()))
+        buttons = []
+        if ticket.status is Status.NEEDS_INFO and ticket.reporter_id == turn.resident_id:
+            buttons = [[Button(T("btn_answer"), f"g:answer:{ticket.ref}")]]
+        turn.send(self._status_text(ticket), buttons=buttons)
+
+    def _status_text(self, t: Ticket) -> Text:
+        question = next((e.note for e in reversed(t.events)
+                         if e.to_status is Status.NEEDS_INFO and e.public and e.note), None)
+        latest = next((e.note for e in reversed(t.events) if e.public and e.note), None)
+        return T("status_of", ref=t.ref, status=T(f"status_{t.status}"), category=T(f"category_{t.category}"),
+                 address=(t.location.address if t.location else "") or "-", filed=t.created_at,
+                 due=t.resolve_due, note=(question if t.status is Status.NEEDS_INFO else latest) or "-",
+                 count=t.supporter_count + 1)
+
+    def _my_tickets(self, turn: Turn) -> None:
+        mine = self.helpline.tickets_of(turn.resident_id)
+        if not mine:
+            turn.send(T("no_tickets", example=self._example_ref()))
+            return self._menu(turn)
+        lines = [T("my_ticket_line", ref=t.ref, category=T(f"category_{t.category}"),
+                   status=T(f"status_{t.status}")) for t in mine[:10]]
+        turn.send(T("my_tickets", count=len(mine)), *lines,
+                  buttons=[[Button(t.ref, f"g:status:{t.ref}")] for t in mine[:5]])
+
+    def _follow(self, turn: Turn, ref: str | None) -> None:
+        if not ref:
+            return turn.send(T("follow_which", example=self._example_ref()))
+        try:
+            ticket = self.helpline.follow(ref, turn.resident_id)
+        except NotFound:
+            return turn.send(T("status_not_found", ref=ref, example=self._example_ref()))
+        except DomainError:
+            return turn.send(T("cannot_follow_closed", ref=ref))
+        turn.state["draft"] = {}
+        turn.go(Step.IDLE)
+        turn.send(T("followed", ref=ticket.ref, count=ticket.supporter_count + 1), remove_keyboard=True)
+
+    def _my_data(self, turn: Turn) -> None:
+        data = self.helpline.personal_data(turn.resident_id)
+        turn.send(T("my_data", name=data["name"] or "-", language=LANGUAGE_NAMES.get(data["language"] or "", "-"),
+                    reports=data["reports"], following=data["following"], chat=turn.sender.chat_id))
+
+    # --- prompts ----------------------------------------------------------------------------------
+
+    def _menu(self, turn: Turn) -> None:
+        turn.send(T("menu"), buttons=[[turn.button(T("btn_report"), "menu:report")],
+                                      [turn.button(T("btn_my_tickets"), "menu:mine"),
+                                       turn.button(T("btn_help"), "menu:help")],
+                                      [turn.button(T("btn_language"), "menu:language")]])
+
+    def _help(self, turn: Turn) -> None:
+        turn.send(T("help", example=self._example_ref()))
+        self._menu(turn)
+
+    def _prompt(self, turn: Turn) -> None:
+        """Ask again for what the current step is waiting for."""
+        step = turn.step
+        if step is Step.DESCRIBE:
+            buttons = [turn.button(T(f"category_{c}"), f"cat:{c}") for c in CATEGORIES]
+            return turn.send(T("ask_description"), buttons=[buttons[i:i + 2] for i in range(0, len(buttons), 2)])
+        if step is Step.CATEGORY:
+            return self._ask_category(turn, ())
+        if step is Step.DETAILS:
+            return turn.send(T("ask_details", category=T(f"category_{turn.draft.get('category', 'other')}")),
+                             buttons=[[turn.button(T("btn_skip"), "details:skip")]])
+        if step is Step.PLACE:
+            return turn.send(T("ask_location"), ask_location=True)
+        if step is Step.DUPLICATES:
+            return self._show_duplicates(turn)
+        if step is Step.PHOTO:
+            return turn.send(T("ask_photo"), buttons=[[turn.button(T("btn_skip"), "photo:skip")]])
+        if step is Step.SUMMARY:
+            return self._summary(turn)
+        if step is Step.EDIT_DESCRIPTION:
+            return turn.send(T("ask_new_description"))
+        if step is Step.LANGUAGE:
+            return self._ask_language(turn)
+        if step is Step.FORGET:
+            return turn.send(T("forget_confirm"), buttons=[[turn.button(T("btn_forget_yes"), "forget:yes"),
+                                                            turn.button(T("btn_no"), "forget:no")]])
+        if step is Step.INFO:
+            return turn.send(T("ask_info_answer", ref=turn.state.get("info_ref", "")))
+        self._menu(turn)
+
+    def _ticket_or_none(self, ref: str) -> Ticket | None:
+        try:
+            return self.helpline.ticket(ref)
+        except NotFound:
+            return None
+
+    def _town(self, turn: Turn) -> str:
+        return _pick(self.profile.names, turn.lang)
+
+    def _example_ref(self) -> str:
+        return f"{self.profile.ref_prefix}-{self.helpline.clock.now().year}-00042"
+
+
+def _pick(names: dict[str, str], lang: str) -> str:
+    return names.get(lang) or names.get("en") or next(iter(names.values()))
+

@@ -1,0 +1,138 @@
+"""Residents on Telegram: turn each Update into a dialogue Input, and the dialogue's Replies into Bot API calls.
+
+One small callback per kind of message, as in python-telegram-bot's conversationbot example; the rules of
+the conversation live in core/dialogue.py, not here.
+"""
+from __future__ import annotations
+
+import logging
+
+from telegram import (InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
+                      ReplyKeyboardRemove, Update)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest
+from telegram.ext import (Application, CallbackQueryHandler, ContextTypes, MessageHandler, TypeHandler,
+                          ApplicationHandlerStop, filters)
+
+from bot.i18n import Translator
+from core.dialogue import Conversation, Input, Kind, Reply, Sender, T
+from core.tickets import Photo
+
+log = logging.getLogger(__name__)
+PRIVATE = filters.ChatType.PRIVATE
+MAX_TEXT = 4096
+
+
+class ResidentChannel:
+    """The Telegram side of the resident conversation."""
+
+    def __init__(self, conversation: Conversation, translator: Translator) -> None:
+        self.conversation = conversation
+        self.translator = translator
+        self.helpline = conversation.helpline
+
+    def install(self, app: Application) -> None:
+        app.add_handler(TypeHandler(Update, self.skip_repeated_update), group=-1)
+        app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, self.on_command))
+        app.add_handler(MessageHandler(PRIVATE & (filters.LOCATION | filters.VENUE), self.on_location))
+        app.add_handler(MessageHandler(PRIVATE & filters.PHOTO, self.on_photo))
+        app.add_handler(MessageHandler(PRIVATE & filters.TEXT, self.on_text))
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_handler(MessageHandler(PRIVATE & ~filters.COMMAND, self.on_other))
+        app.add_handler(TypeHandler(Update, self.mark_done), group=1)
+        app.add_error_handler(self.on_error)
+
+    # --- idempotence ------------------------------------------------------------------------------
+
+    async def skip_repeated_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Telegram may deliver an update again (after a restart): handle each update_id once."""
+        if self.helpline.update_seen(update.update_id):
+            log.info("update %s already handled; skipped", update.update_id)
+            raise ApplicationHandlerStop
+
+    async def mark_done(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        self.helpline.mark_update(update.update_id)
+
+    # --- inputs -----------------------------------------------------------------------------------
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        text = update.effective_message.text or ""
+        name, _, args = text.lstrip("/").partition(" ")
+        await self.respond(update, Input(Kind.COMMAND, name.split("@")[0], args.strip()))
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.respond(update, Input(Kind.TEXT, update.effective_message.text or ""))
+
+    async def on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        venue, loc = message.venue, message.location or (message.venue.location if message.venue else None)
+        name = ", ".join(p for p in (venue.title, venue.address) if p) if venue else None
+        await self.respond(update, Input(Kind.LOCATION, lat=loc.latitude, lon=loc.longitude, place_name=name))
+
+    async def on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        largest = max(update.effective_message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+        caption = update.effective_message.caption
+        await self.respond(update, Input(Kind.PHOTO, caption or "", photo=Photo(largest.file_id,
+                                                                                largest.file_unique_id)))
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stickers, voice notes, documents...: the dialogue re-asks for what it is waiting for."""
+        await self.respond(update, Input(Kind.TEXT, ""))
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        await query.answer()
+        if query.message is None or query.message.chat.type != ChatType.PRIVATE:
+            return
+        if query.data and not query.data.startswith("g:") and query.message.reply_markup:
+            try:
+                await query.edit_message_reply_markup(reply_markup=None)
+            except BadRequest as exc:
+                log.debug("could not clear buttons: %s", exc)
+        await self.respond(update, Input(Kind.BUTTON, query.data or ""))
+
+    # --- output -----------------------------------------------------------------------------------
+
+    async def respond(self, update: Update, inp: Input) -> None:
+        chat, user = update.effective_chat, update.effective_user
+        sender = Sender(chat.id, user.full_name if user else None, user.language_code if user else None)
+        replies, lang = await self.conversation.handle(sender, inp)
+        for reply in replies:
+            await update.get_bot().send_message(chat.id, self.render(reply, lang),
+                                                   parse_mode=ParseMode.HTML,
+                                                   reply_markup=self.markup(reply, lang),
+                                                   disable_web_page_preview=True)
+
+    def render(self, reply: Reply, lang: str) -> str:
+        text = "\n".join(self.translator.text(part, lang) for part in reply.parts)
+        return text if len(text) <= MAX_TEXT else self.translator.text(T("error_generic"), lang)
+
+    def markup(self, reply: Reply, lang: str):
+        if reply.buttons:
+            return InlineKeyboardMarkup([[InlineKeyboardButton(self.translator.label(b, lang), callback_data=b.data)
+                                          for b in row] for row in reply.buttons])
+        if reply.ask_location:
+            label = self.translator.label(T("btn_send_location"), lang)
+            return ReplyKeyboardMarkup([[KeyboardButton(label, request_location=True)]], resize_keyboard=True,
+                                       one_time_keyboard=True)
+        if reply.remove_keyboard:
+            return ReplyKeyboardRemove()
+        return None
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log everything about the failure and tell the resident, in their language, to try again."""
+        log.error("error while handling %s", update.to_dict() if isinstance(update, Update) else update,
+                  exc_info=context.error)
+        if not isinstance(update, Update) or update.effective_chat is None:
+            return
+        if update.effective_chat.type != ChatType.PRIVATE:
+            return
+        user = update.effective_user
+        lang = (user.language_code or "en").split("-")[0] if user else "en"
+        try:
+            await context.bot.send_message(update.effective_chat.id,
+                                           self.translator.text(T("error_generic"), lang),
+                                           parse_mode=ParseMode.HTML)
+        except Exception:  # noqa: BLE001 - the error handler must never raise
+            log.exception("could not tell chat %s about the error", update.effective_chat.id)
+
