@@ -554,8 +554,7 @@ class Conversation:
         latest = next((e.note for e in reversed(t.events) if e.public and e.note), None)
         return T("status_of", ref=t.ref, status=T(f"status_{t.status}"), category=T(f"category_{t.category}"),
                  address=(t.location.address if t.location else "") or "-", filed=t.created_at,
-                 due=t.resolve_due, note=(question if t.status is Status.NEEDS_INFO else latest) or "-",
-                 count=t.supporter_count + 1)
+                 due=t.resolve_due, note=(question if t.status is Status.NEEDS_INFO else latest) or "-")
 
     def _my_tickets(self, turn: Turn) -> None:
         mine = self.helpline.tickets_of(turn.resident_id)

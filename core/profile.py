@@ -59,7 +59,7 @@ class Category:
     sla: Sla
     department: str | None = None         # responsible department by default
     outside_body: str | None = None       # or: not the municipality's job, refer to this body
-    by_area: dict[str, str] = field(default_factory=dict)   # area key -> department key
+    by_area: dict[str, str] = field(default_factory=dict)   # area key -> department or outside body key
     duplicate_radius_m: float = 50.0
     urgent: bool = False
 
