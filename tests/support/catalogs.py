@@ -29,7 +29,7 @@ PLURAL_FORMS = re.compile(r"^\s*nplurals\s*=\s*(\d+)\s*;\s*plural\s*=\s*(.+?)\s*
 
 def catalog_problems(locales_dir: Path) -> list[str]:
     """Every problem found in the catalogs under `locales_dir`, each naming the language and the key."""
-    source = _messages(_read(locales_dir, SOURCE))
+    source = _messages(read_catalog(locales_dir, SOURCE))
     source_raw = _raw_entries(_po_path(locales_dir, SOURCE))
     problems: list[str] = []
     for lang in languages(locales_dir):
@@ -37,7 +37,7 @@ def catalog_problems(locales_dir: Path) -> list[str]:
         nplurals, header_problems = _plural_header(path)
         problems += [f"{lang}: {p}" for p in header_problems]
         try:
-            catalog = _read(locales_dir, lang)
+            catalog = read_catalog(locales_dir, lang)
         except (ValueError, SyntaxError) as error:
             problems.append(f"{lang}: the file does not parse: {error}")
             continue
@@ -73,7 +73,7 @@ def _po_path(locales_dir: Path, lang: str) -> Path:
     return locales_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-def _read(locales_dir: Path, lang: str) -> Catalog:
+def read_catalog(locales_dir: Path, lang: str) -> Catalog:
     with _po_path(locales_dir, lang).open("rb") as f:
         return read_po(f, domain=DOMAIN)
 

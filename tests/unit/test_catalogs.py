@@ -9,8 +9,8 @@ import pytest
 
 from bot.i18n import Translator
 from core.dialogue import LANGUAGES, Text
-from tests.support.catalogs import (SAMPLE_REF, SOURCE, _read, catalog_problems, forms, key_of, languages,
-                                    placeholders)
+from tests.support.catalogs import (SAMPLE_REF, SOURCE, catalog_problems, forms, key_of, languages,
+                                    placeholders, read_catalog)
 
 LOCALES = Path(__file__).resolve().parents[2] / "data" / "locales"
 HOSTILE = "<script>alert(1)</script>"
@@ -19,7 +19,7 @@ COUNTS = (*range(0, 25), 100, 101, 102, 103, 104, 105, 111, 1000, 1001)
 
 
 def source_messages() -> dict[str, tuple[str, ...]]:
-    return {key_of(m): forms(m) for m in _read(LOCALES, SOURCE) if m.id}
+    return {key_of(m): forms(m) for m in read_catalog(LOCALES, SOURCE) if m.id}
 
 
 def sample_args(names: set[str]) -> dict:
