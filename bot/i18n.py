@@ -13,14 +13,13 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from core.dialogue import Button, Text
 
 DOMAIN = "helpline"
-DATE_FORMAT = "EEEE d MMMM y, HH:mm"
 
 
 def load_catalog(path: Path) -> gettext.GNUTranslations:
@@ -71,7 +70,9 @@ class Translator:
         if isinstance(value, Text):
             return self.text(value, lang)
         if isinstance(value, datetime):
-            return html.escape(format_datetime(value, DATE_FORMAT, tzinfo=self.zone, locale=_locale(lang)))
+            local, locale = value.astimezone(self.zone), _locale(lang)
+            return html.escape(f"{format_date(local, 'full', locale=locale)}, "
+                               f"{format_time(local, 'HH:mm', locale=locale)}")
         return html.escape(str(value), quote=False)
 
 

@@ -67,4 +67,4 @@ def build_stack(uow_factory, slug: str = "kozani", nlu=None, clock: FixedClock |
     helpline = Helpline(uow_factory, profile, clock)
     geocoder = GeopyPlaces(OfflineGazetteer(profile.gazetteer.streets), profile, to_thread=same_thread)
     conversation = Conversation(helpline, nlu or NoNLU(), geocoder, detect_language)
-    return Stack(helpline, conversation, Translator(LOCALES, profile.calendar.timezone, ("en",)), clock)
+    return Stack(helpline, conversation, Translator(LOCALES, profile.calendar.timezone), clock)

@@ -1,0 +1,250 @@
+"""Repositories over the helpline's tables, mapping rows to the core dataclasses (see core/ports.py)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from core.ports import Clock, Escalation, Notification, Resident, StaffMember
+from bot.db.models import ConversationRow, EscalationRow, OutboxRow, ProcessedUpdateRow, ResidentRow, StaffRow
+from bot.db.tickets import SqlTicketRepository
+from bot.db.upsert import insert_for
+
+__all__ = ["SqlTicketRepository", "SqlResidentRepository", "SqlStaffRepository", "SqlConversationRepository",
+           "SqlOutboxRepository", "SqlEscalationRepository", "SqlProcessedUpdates"]
+
+
+class SqlResidentRepository:
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session, self.clock = session, clock
+
+    def get(self, resident_id: int) -> Resident | None:
+        row = self.session.get(ResidentRow, resident_id)
+        return _resident(row) if row else None
+
+    def by_telegram_id(self, telegram_id: int) -> Resident | None:
+        row = self.session.scalars(select(ResidentRow).where(ResidentRow.telegram_id == telegram_id)).one_or_none()
+        return _resident(row) if row else None
+
+    def add(self, resident: Resident) -> None:
+        resident.created_at = resident.created_at or self.clock.now()
+        row = ResidentRow(telegram_id=resident.telegram_id, name=resident.name, language=resident.language,
+                          created_at=resident.created_at)
+        self.session.add(row)
+        self.session.flush()
+        resident.id = row.id
+
+    def save(self, resident: Resident) -> None:
+        row = _existing(self.session, ResidentRow, resident.id, "resident")
+        row.telegram_id, row.name, row.language = resident.telegram_id, resident.name, resident.language
+
+    def delete(self, resident_id: int) -> None:
+        """Forget a resident: their tickets stay, without a reporter; they follow nothing any more."""
+        self.session.flush()
+        self.session.execute(delete(ResidentRow).where(ResidentRow.id == resident_id),
+                             execution_options={"synchronize_session": False})
+        self.session.expire_all()
+
+
+def _resident(row: ResidentRow) -> Resident:
+    return Resident(telegram_id=row.telegram_id, name=row.name, language=row.language,
+                    created_at=row.created_at, id=row.id)
+
+
+class SqlStaffRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, member: StaffMember) -> None:
+        """Give a person a role (in a department); giving the same role twice keeps one."""
+        row = self.session.scalars(self._same(member.telegram_id, member.role, member.department)).first()
+        if row is None:
+            row = StaffRow(telegram_id=member.telegram_id, role=member.role, department=member.department)
+            self.session.add(row)
+        row.name = member.name if member.name is not None else row.name
+        self.session.flush()
+        member.id = row.id
+
+    def remove(self, telegram_id: int, role: str | None = None, department: str | None = None) -> int:
+        """Take roles away; returns how many were removed."""
+        rows = list(self.session.scalars(self._same(telegram_id, role, department, match_any=True)))
+        for row in rows:
+            self.session.delete(row)
+        self.session.flush()
+        return len(rows)
+
+    def list(self, department: str | None = None) -> list[StaffMember]:
+        query = select(StaffRow).order_by(StaffRow.department, StaffRow.role, StaffRow.telegram_id)
+        if department is not None:
+            query = query.where(StaffRow.department == department)
+        return [_member(row) for row in self.session.scalars(query)]
+
+    def roles_of(self, telegram_id: int) -> list[StaffMember]:
+        query = select(StaffRow).where(StaffRow.telegram_id == telegram_id).order_by(StaffRow.id)
+        return [_member(row) for row in self.session.scalars(query)]
+
+    @staticmethod
+    def _same(telegram_id: int, role: str | None, department: str | None, match_any: bool = False):
+        query = select(StaffRow).where(StaffRow.telegram_id == telegram_id)
+        if role is not None or not match_any:
+            query = query.where(StaffRow.role == role)
+        if department is not None:
+            query = query.where(StaffRow.department == department)
+        elif not match_any:
+            query = query.where(StaffRow.department.is_(None))
+        return query
+
+
+def _member(row: StaffRow) -> StaffMember:
+    return StaffMember(telegram_id=row.telegram_id, role=row.role, department=row.department, name=row.name,
+                       id=row.id)
+
+
+class SqlConversationRepository:
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session, self.clock = session, clock
+
+    def load(self, chat_id: int) -> dict | None:
+        row = self.session.get(ConversationRow, chat_id)
+        return dict(row.state) if row else None
+
+    def store(self, chat_id: int, state: dict) -> None:
+        table = ConversationRow.__table__
+        statement = insert_for(self.session, table).values(
+            chat_id=chat_id, state=state, updated_at=self.clock.now(), version=1)
+        statement = statement.on_conflict_do_update(index_elements=[table.c.chat_id], set_={
+            "state": statement.excluded.state, "updated_at": statement.excluded.updated_at,
+            "version": table.c.version + 1})
+        self.session.execute(statement)
+        _forget(self.session, ConversationRow, chat_id)
+
+    def delete(self, chat_id: int) -> None:
+        self.session.execute(delete(ConversationRow).where(ConversationRow.chat_id == chat_id),
+                             execution_options={"synchronize_session": False})
+        _forget(self.session, ConversationRow, chat_id)
+
+
+class SqlOutboxRepository:
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session, self.clock = session, clock
+
+    def add(self, notification: Notification) -> None:
+        notification.created_at = notification.created_at or self.clock.now()
+        row = OutboxRow()
+        _write_notification(row, notification)
+        self.session.add(row)
+        self.session.flush()
+        notification.id = row.id
+
+    def due(self, now: datetime, limit: int = 100, *, claim_for: timedelta | None = None) -> list[Notification]:
+        """Pending notifications whose time has come, oldest first.
+
+        With `claim_for`, the rows are claimed until now + claim_for: other deliverers skip them meanwhile
+        (commit the unit of work to publish the claim)."""
+        query = (select(OutboxRow)
+                 .where(OutboxRow.status == "pending")
+                 .where(or_(OutboxRow.not_before.is_(None), OutboxRow.not_before <= now))
+                 .where(or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until <= now))
+                 .order_by(OutboxRow.created_at, OutboxRow.id).limit(limit))
+        if claim_for is not None:
+            query = query.with_for_update(skip_locked=True)
+        rows = list(self.session.scalars(query))
+        for row in rows if claim_for is not None else ():
+            row.claimed_until = now + claim_for
+        self.session.flush()
+        return [_notification(row) for row in rows]
+
+    def save(self, notification: Notification) -> None:
+        """Record a delivery attempt's outcome; this ends any claim on the row."""
+        row = _existing(self.session, OutboxRow, notification.id, "notification")
+        _write_notification(row, notification)
+        row.claimed_until = None
+
+
+def _write_notification(row: OutboxRow, n: Notification) -> None:
+    row.chat_id, row.kind, row.payload, row.ticket_ref = n.chat_id, n.kind, dict(n.payload), n.ticket_ref
+    row.language, row.created_at, row.not_before = n.language, n.created_at, n.not_before
+    row.attempts, row.status, row.sent_message_id, row.last_error = n.attempts, n.status, n.sent_message_id, \
+        n.last_error
+
+
+def _notification(row: OutboxRow) -> Notification:
+    return Notification(
+        chat_id=row.chat_id, kind=row.kind, payload=dict(row.payload), ticket_ref=row.ticket_ref,
+        language=row.language, created_at=row.created_at, not_before=row.not_before, attempts=row.attempts,
+        status=row.status, sent_message_id=row.sent_message_id, last_error=row.last_error, id=row.id)
+
+
+class SqlEscalationRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, escalation: Escalation) -> None:
+        row = EscalationRow()
+        _write_escalation(row, escalation)
+        self.session.add(row)
+        self.session.flush()
+        escalation.id = row.id
+
+    def list(self, open_only: bool = False) -> list[Escalation]:
+        query = select(EscalationRow).order_by(EscalationRow.opened_at, EscalationRow.id)
+        if open_only:
+            query = query.where(EscalationRow.decision.is_(None))
+        return [_escalation(row) for row in self.session.scalars(query)]
+
+    def for_ticket(self, ref: str) -> list[Escalation]:
+        query = select(EscalationRow).where(EscalationRow.ticket_ref == ref).order_by(EscalationRow.opened_at,
+                                                                                      EscalationRow.id)
+        return [_escalation(row) for row in self.session.scalars(query)]
+
+    def save(self, escalation: Escalation) -> None:
+        _write_escalation(_existing(self.session, EscalationRow, escalation.id, "escalation"), escalation)
+
+
+def _write_escalation(row: EscalationRow, e: Escalation) -> None:
+    row.ticket_ref, row.reason, row.level, row.opened_at = e.ticket_ref, e.reason, e.level, e.opened_at
+    row.deadline, row.decision, row.decided_at, row.note = e.deadline, e.decision, e.decided_at, e.note
+
+
+def _escalation(row: EscalationRow) -> Escalation:
+    return Escalation(ticket_ref=row.ticket_ref, reason=row.reason, opened_at=row.opened_at,
+                      deadline=row.deadline, level=row.level, decision=row.decision, decided_at=row.decided_at,
+                      note=row.note, id=row.id)
+
+
+class SqlProcessedUpdates:
+    """Telegram update ids already handled (Telegram redelivers after a crash or a slow answer)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def seen(self, update_id: int) -> bool:
+        return self.session.get(ProcessedUpdateRow, update_id) is not None
+
+    def first_time(self, update_id: int, at: datetime) -> bool:
+        """Record the update; False if it was recorded before (then do not handle it again)."""
+        table = ProcessedUpdateRow.__table__
+        statement = insert_for(self.session, table).values(update_id=update_id, processed_at=at)
+        statement = statement.on_conflict_do_nothing(index_elements=[table.c.update_id]).returning(
+            table.c.update_id)
+        return self.session.execute(statement).scalar_one_or_none() is not None
+
+    def forget_before(self, cutoff: datetime) -> int:
+        result = self.session.execute(delete(ProcessedUpdateRow).where(ProcessedUpdateRow.processed_at < cutoff),
+                                      execution_options={"synchronize_session": False})
+        return result.rowcount
+
+
+def _existing(session: Session, model: type, row_id: int | None, what: str):
+    row = session.get(model, row_id) if row_id is not None else None
+    if row is None:
+        raise LookupError(f"no {what} with id {row_id}; add it first")
+    return row
+
+
+def _forget(session: Session, model: type, key: object) -> None:
+    """Drop a row the session may hold, after a statement changed it behind the session's back."""
+    row = session.identity_map.get(session.identity_key(model, key))
+    if row is not None:
+        session.expunge(row)
