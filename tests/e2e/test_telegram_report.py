@@ -68,7 +68,7 @@ async def test_a_repeated_update_is_handled_once(tg, migrated_url):
         update = await tg.send_text(5002, "hello there")
         await tg.wait_for(lambda t: len(t.messages_to(5002)) >= 3)
         count = len(tg.messages_to(5002))
-        tg.enqueue(update)                                  # Telegram delivers the same update again
+        await tg.enqueue(update)                            # Telegram delivers the same update again
         await maria.say("/help")
         assert len(tg.messages_to(5002)) == count + 2       # only /help was answered (help + menu)
 
