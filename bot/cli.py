@@ -7,12 +7,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import click
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from tabulate import tabulate
 
 from bot import app as composition
 from bot.profiles import ProfileError, list_profiles, load_profile
-from bot.settings import Settings
+from bot.settings import Settings, config_path
 from core.ports import StaffMember
 from nlu.commands import nlu
 from core.tickets import Actor, DomainError, RejectReason, Role, Status, Ticket
@@ -27,12 +28,31 @@ def fail_cleanly(command):
         except (DomainError, ProfileError) as exc:
             raise click.ClickException(str(exc)) from None
         except OperationalError as exc:
-            raise click.ClickException(f"database unavailable: {exc.orig}") from None
+            raise click.ClickException(f"database unavailable: {_first_line(exc.orig)}") from None
+        except ValidationError as exc:
+            raise click.ClickException("\n".join(_setting_problems(exc))) from None
     return wrapper
 
 
+def _first_line(error: object) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _setting_problems(exc: ValidationError) -> list[str]:
+    """One line per bad setting, naming where it can come from."""
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        lines.append(f"{config_path()}: {key}: {error['msg']} (found {error['input']!r}; "
+                     f"or set HELPLINE_{key.upper()})")
+    return lines
+
+
 def build_app(**kwargs) -> composition.App:
-    return composition.build(**kwargs)
+    """The helpline, closed again (its database connections too) when the command ends."""
+    app = composition.build(**kwargs)
+    click.get_current_context().call_on_close(app.close)
+    return app
 
 
 def local(at: datetime | None, tz: str) -> str:
@@ -102,10 +122,23 @@ def profile_check(slug: str | None) -> None:
     """Validate a profile (default: the configured one); `all` checks every profile."""
     settings = Settings()
     slugs = list_profiles(settings.profiles_dir) if slug == "all" else [slug or settings.profile]
-    for name in slugs:
-        p = load_profile(name, settings.profiles_dir)
-        click.echo(f"{name}: ok - {p.names['en']}, {len(p.departments)} departments, "
-                   f"{len(p.categories)} categories, {len(p.areas)} areas, languages {', '.join(p.languages)}")
+    broken = [name for name in slugs if not _check_one_profile(name, settings.profiles_dir)]
+    if broken:
+        raise click.ClickException(f"{len(broken)} profile{'s' if len(broken) > 1 else ''} to fix: "
+                                   f"{', '.join(broken)}")
+
+
+def _check_one_profile(name: str, profiles_dir) -> bool:
+    """Say whether the profile is usable; list its problems (one a line) when it is not."""
+    try:
+        p = load_profile(name, profiles_dir)
+    except ProfileError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        return False
+    click.echo(f"{name}: ok - {p.names['en']}, {len(p.departments)} departments, "
+               f"{len(p.categories)} categories, {len(p.areas)} areas, languages {', '.join(p.languages)}")
+    return True
 
 
 # --- tickets -------------------------------------------------------------------------------------
