@@ -75,6 +75,12 @@ def run_helpline(settings: Settings) -> int:
         app.close()
 
 
+def webhook_options(s: Settings) -> dict:
+    """Where the bot listens and what Telegram is told; the secret keeps strangers from posting updates."""
+    return {"listen": s.webhook_listen, "port": s.webhook_port, "url_path": "telegram",
+            "webhook_url": s.webhook_url, "secret_token": s.webhook_secret}
+
+
 def serve_telegram(app: composition.App) -> None:
     from telegram import Update
 
@@ -84,9 +90,7 @@ def serve_telegram(app: composition.App) -> None:
         if not (s.webhook_url and s.webhook_secret):
             raise click.ClickException("webhook mode needs webhook_url and webhook_secret in config.yml")
         click.echo(f"Telegram: webhook at {s.webhook_url}, listening on {s.webhook_listen}:{s.webhook_port}")
-        application.run_webhook(listen=s.webhook_listen, port=s.webhook_port, url_path="telegram",
-                                webhook_url=s.webhook_url, secret_token=s.webhook_secret,
-                                allowed_updates=Update.ALL_TYPES)
+        application.run_webhook(**webhook_options(s), allowed_updates=Update.ALL_TYPES)
     else:
         click.echo("Telegram: polling for updates; stop with Ctrl-C")
         application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -4,7 +4,8 @@ Each test reads what a resident would read on the screen and checks what ended u
 """
 import pytest
 
-from core.tickets import Status
+from core.dialogue import T
+from core.tickets import Actor, Role, Status
 from tests.support.stack import build_stack
 
 SQUARE = "/loc 40.3007,21.7887"          # Πλατεία Νίκης, Kozani's central square
@@ -171,3 +172,30 @@ async def test_cancel_at_any_step_leaves_nothing_behind(stack):
     out = await t.say("/cancel")
     assert "Cancelled" in out
     assert stack.helpline.tickets() == []
+
+
+async def test_replies_follow_the_language_the_resident_writes_in(stack):
+    t = stack.console(language=None)
+    out = await t.say("Καλησπέρα, έχει μια μεγάλη λακκούβα στον δρόμο μας")
+    assert stack.translator.plain(T("pick_category_plain"), "el") in out
+    t_sl = stack.console(chat_id=1002, language=None)
+    out = await t_sl.say("Na nasi ulici je ze dva tedna pokvarjena javna razsvetljava")
+    assert stack.translator.plain(T("pick_category_plain"), "sl") in out
+
+
+async def test_the_resident_answers_the_departments_question_in_the_chat(stack):
+    t = stack.console()
+    await report_by_buttons(t)
+    await t.press("Skip")
+    await t.press("Send the report")
+    [ticket] = stack.helpline.tickets()
+    clerk = Actor(Role.STAFF, "900", ticket.department)
+    stack.helpline.change_status(ticket.ref, Status.NEEDS_INFO, clerk, "Which lamp post, the one by the kiosk?")
+    out = await t.say(f"/status {ticket.ref}")
+    assert "Which lamp post" in out
+    assert "department needs more information" in await t.press("Answer the question")
+    assert "your answer is added" in await t.say("Yes, the one by the kiosk, number 14")
+    ticket = stack.helpline.ticket(ticket.ref)
+    assert ticket.status is Status.ACKNOWLEDGED
+    assert ticket.events[-2].note == "Yes, the one by the kiosk, number 14"
+

@@ -42,11 +42,14 @@ class Resident:
         tg.user(user_id, name, language_code=language_code)
 
     async def _answer(self, send) -> list:
+        """Send, then collect the bot's answer: one or more messages, until it has been quiet a moment."""
         before = len(self.tg.messages_to(self.id))
         await send
         await self.tg.wait_for(lambda tg: len(tg.messages_to(self.id)) > before)
-        await asyncio.sleep(0.05)   # a reply may come in several messages
-        await self.tg.wait_for(lambda tg: self.tg.pending_updates == 0 or True)
+        count = -1
+        while count != len(self.tg.messages_to(self.id)):
+            count = len(self.tg.messages_to(self.id))
+            await asyncio.sleep(0.15)
         return self.tg.messages_to(self.id)[before:]
 
     async def say(self, text: str) -> str:
@@ -56,8 +59,14 @@ class Resident:
     async def location(self, lat: float, lon: float) -> str:
         return self.text(await self._answer(self.tg.send_location(self.id, lat, lon)))
 
-    async def photo(self) -> str:
-        return self.text(await self._answer(self.tg.send_photo(self.id, sizes=3)))
+    async def photo(self) -> tuple[str, str]:
+        """Send a photo in three sizes; returns the answer and the file id of the largest size."""
+        sent = {}
+
+        async def send():
+            sent.update(await self.tg.send_photo(self.id, sizes=3))
+        answer = self.text(await self._answer(send()))
+        return answer, sent["message"]["photo"][-1]["file_id"]
 
     async def tap(self, label: str) -> str:
         """Tap the button with this label on the newest message that has it."""
