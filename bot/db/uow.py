@@ -1,0 +1,59 @@
+"""The unit of work: one transaction over every repository."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.ports import Clock
+from bot.db.engine import make_session_factory
+from bot.db.repositories import (SqlConversationRepository, SqlEscalationRepository, SqlOutboxRepository,
+                                 SqlProcessedUpdates, SqlResidentRepository, SqlStaffRepository,
+                                 SqlTicketRepository)
+
+
+class _UtcClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class SqlUnitOfWork:
+    """`with uow: ...; uow.commit()`. Leaving the block without commit rolls everything back."""
+
+    def __init__(self, session_factory: Callable[[], Session], clock: Clock | None = None) -> None:
+        self._session_factory = session_factory
+        self.clock = clock or _UtcClock()
+        self.session: Session | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        session = self.session = self._session_factory()
+        self.tickets = SqlTicketRepository(session)
+        self.residents = SqlResidentRepository(session, self.clock)
+        self.staff = SqlStaffRepository(session)
+        self.conversations = SqlConversationRepository(session, self.clock)
+        self.outbox = SqlOutboxRepository(session, self.clock)
+        self.escalations = SqlEscalationRepository(session)
+        self.updates = SqlProcessedUpdates(session)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.rollback()
+        finally:
+            self.session.close()
+            self.session = None
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+def unit_of_work_factory(engine: Engine | sessionmaker[Session],
+                         clock: Clock | None = None) -> Callable[[], SqlUnitOfWork]:
+    """What services are given: call it for a fresh SqlUnitOfWork on `engine`."""
+    sessions = engine if isinstance(engine, sessionmaker) else make_session_factory(engine)
+    return lambda: SqlUnitOfWork(sessions, clock)

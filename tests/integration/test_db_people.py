@@ -1,0 +1,120 @@
+"""Residents, staff roles, conversations, escalations and Telegram update de-duplication."""
+from datetime import timedelta
+
+import pytest
+
+from core.ports import Escalation, Resident, StaffMember
+from tests.support.db import T0, a_ticket
+
+
+def test_resident_is_found_by_telegram_id_and_keeps_their_language(uow_factory):
+    with uow_factory() as uow:
+        resident = Resident(telegram_id=4242, name="Eleni")
+        uow.residents.add(resident)
+        uow.commit()
+    with uow_factory() as uow:
+        found = uow.residents.by_telegram_id(4242)
+        found.language = "el"
+        uow.residents.save(found)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.residents.get(resident.id) == Resident(4242, "Eleni", "el", resident.created_at, resident.id)
+        assert resident.created_at.tzinfo is not None
+        assert uow.residents.by_telegram_id(1) is None
+
+
+def test_forgetting_a_resident_keeps_their_tickets_without_a_reporter(uow_factory):
+    with uow_factory() as uow:
+        leaving, staying = Resident(telegram_id=1, created_at=T0), Resident(telegram_id=2, created_at=T0)
+        uow.residents.add(leaving)
+        uow.residents.add(staying)
+        uow.tickets.add(a_ticket("KOZ-2026-00001", reporter_id=leaving.id, supporters={staying.id}))
+        uow.tickets.add(a_ticket("KOZ-2026-00002", reporter_id=staying.id, supporters={leaving.id}))
+        uow.commit()
+    with uow_factory() as uow:
+        uow.tickets.get("KOZ-2026-00001")
+        uow.residents.delete(leaving.id)
+        assert uow.tickets.get("KOZ-2026-00001").reporter_id is None
+        uow.commit()
+    with uow_factory() as uow:
+        first, second = uow.tickets.get("KOZ-2026-00001"), uow.tickets.get("KOZ-2026-00002")
+        assert uow.residents.get(leaving.id) is None
+    assert (first.reporter_id, first.supporters) == (None, {staying.id})
+    assert (second.reporter_id, second.supporters) == (staying.id, set())
+
+
+def test_staff_roles_are_given_once_and_taken_away(uow_factory):
+    with uow_factory() as uow:
+        for member in (StaffMember(10, "staff", "lighting", "Nikos"), StaffMember(10, "staff", "lighting"),
+                       StaffMember(10, "head", "roads"), StaffMember(11, "staff", "roads"),
+                       StaffMember(12, "ombudsman")):
+            uow.staff.add(member)
+        uow.commit()
+    with uow_factory() as uow:
+        assert [(m.role, m.department, m.name) for m in uow.staff.roles_of(10)] == [
+            ("staff", "lighting", "Nikos"), ("head", "roads", None)]
+        assert [m.telegram_id for m in uow.staff.list("roads")] == [10, 11]
+        assert len(uow.staff.list()) == 4
+        assert uow.staff.remove(10, department="roads") == 1
+        assert uow.staff.remove(99) == 0
+        uow.commit()
+    with uow_factory() as uow:
+        assert [m.department for m in uow.staff.roles_of(10)] == ["lighting"]
+        assert uow.staff.remove(10) == 1
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.staff.roles_of(10) == []
+
+
+def test_unknown_staff_role_is_refused(uow_factory):
+    with uow_factory() as uow, pytest.raises(Exception, match="(?i)check|constraint"):
+        uow.staff.add(StaffMember(10, "mayor"))
+
+
+def test_conversation_state_is_stored_replaced_and_deleted(uow_factory):
+    state = {"step": "location", "category": "pothole", "photos": ["AgAD"], "lang": "sl"}
+    with uow_factory() as uow:
+        assert uow.conversations.load(-100123) is None
+        uow.conversations.store(-100123, state)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.conversations.load(-100123) == state
+        uow.conversations.store(-100123, {"step": "confirm"})
+        assert uow.conversations.load(-100123) == {"step": "confirm"}
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.conversations.load(-100123) == {"step": "confirm"}
+        uow.conversations.delete(-100123)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.conversations.load(-100123) is None
+
+
+def test_escalations_open_and_decided(uow_factory):
+    with uow_factory() as uow:
+        uow.tickets.add(a_ticket("KOZ-2026-00001"))
+        uow.tickets.add(a_ticket("KOZ-2026-00002"))
+        late = Escalation("KOZ-2026-00001", "overdue", T0 + timedelta(days=1), deadline=T0 + timedelta(days=11))
+        disputed = Escalation("KOZ-2026-00002", "disputed", T0)
+        uow.escalations.add(late)
+        uow.escalations.add(disputed)
+        uow.commit()
+    with uow_factory() as uow:
+        disputed.decision, disputed.decided_at, disputed.note = "reopen", T0 + timedelta(days=2), "Not fixed"
+        uow.escalations.save(disputed)
+        uow.commit()
+    with uow_factory() as uow:
+        assert [e.ticket_ref for e in uow.escalations.list()] == ["KOZ-2026-00002", "KOZ-2026-00001"]
+        assert uow.escalations.list(open_only=True) == [late]
+        assert uow.escalations.for_ticket("KOZ-2026-00002") == [disputed]
+
+
+def test_a_redelivered_telegram_update_is_recognised(uow_factory):
+    with uow_factory() as uow:
+        assert uow.updates.first_time(555, T0)
+        uow.commit()
+    with uow_factory() as uow:
+        assert not uow.updates.first_time(555, T0 + timedelta(seconds=30))
+        assert uow.updates.first_time(556, T0 + timedelta(seconds=30))
+        assert uow.updates.forget_before(T0 + timedelta(seconds=1)) == 1
+        assert uow.updates.first_time(555, T0 + timedelta(minutes=1))
