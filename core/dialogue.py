@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Callable
 
-from core.ports import NLU, Geocoder, GeocodingUnavailable
+from core.ports import NLU, Geocoder, GeocodingUnavailable, Understanding
 from core.routing import inside_boundary
 from core.services import Filed, Helpline, NotFound, Report
 from core.tickets import CATEGORIES, DomainError, Location, Photo, Status, Ticket, parse_ref
@@ -21,6 +21,7 @@ from core.tickets import CATEGORIES, DomainError, Location, Photo, Status, Ticke
 LANGUAGES = ("el", "sl", "he", "en")
 LANGUAGE_NAMES = {"el": "Ελληνικά", "sl": "Slovenščina", "he": "עברית", "en": "English"}
 CONFIDENT = 0.55
+SURE = 0.8          # how sure the NLU must be to take "cancel" or "help" out of the middle of a report
 SUMMARY_PREVIEW = 600
 
 
@@ -103,6 +104,7 @@ class Turn:
     resident_id: int
     lang: str
     replies: list[Reply] = field(default_factory=list)
+    understood: Understanding | None = None
 
     @property
     def step(self) -> Step:
@@ -163,8 +165,18 @@ class Conversation:
             return await self._command(turn, inp.text.lower(), inp.args)
         if inp.kind is Kind.BUTTON:
             return await self._button(turn, inp.text)
+        if inp.kind is Kind.TEXT and turn.step not in (Step.IDLE, Step.LANGUAGE) and inp.text.strip():
+            understood = await self._understand(turn, inp.text)
+            if understood.intent in ("cancel", "help") and understood.confidence >= SURE:
+                return await self._command(turn, understood.intent, "")
         handler = getattr(self, f"_on_{turn.step}")
         await handler(turn, inp)
+
+    async def _understand(self, turn: Turn, text: str):
+        """Ask the NLU once per message."""
+        if turn.understood is None:
+            turn.understood = await self.nlu.understand(text)
+        return turn.understood
 
     # --- commands ---------------------------------------------------------------------------------
 
@@ -317,7 +329,7 @@ class Conversation:
             return self._begin_report(turn)
         if ref := parse_ref(inp.text):
             return self._status(turn, ref)
-        understood = await self.nlu.understand(inp.text)
+        understood = await self._understand(turn, inp.text)
         intent = understood.intent or ""
         simple = {"greet": "greeting_again", "thanks": "you_are_welcome", "goodbye": "goodbye"}
         if intent in simple and understood.confidence >= CONFIDENT:
@@ -346,7 +358,7 @@ class Conversation:
         if inp.kind is Kind.PHOTO:
             turn.draft.setdefault("photos", []).append(inp.photo.file_id)
             return self._prompt(turn)
-        await self._describe(turn, inp.text, await self.nlu.understand(inp.text))
+        await self._describe(turn, inp.text, await self._understand(turn, inp.text))
 
     async def _on_category(self, turn: Turn, inp: Input) -> None:
         if inp.kind is Kind.TEXT:
