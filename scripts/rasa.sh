@@ -16,6 +16,8 @@ export TF_ENABLE_ONEDNN_OPTS=0
 export PYTHONWARNINGS="ignore"
 export SQLALCHEMY_SILENCE_UBER_WARNING=1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/citizen-helpline"
+export RASA_CACHE_DIRECTORY="${RASA_CACHE_DIRECTORY:-$CACHE/rasa-training-cache}"
 
 die() { echo "rasa.sh: $2" >&2; exit "$1"; }
 
@@ -39,7 +41,7 @@ find_python310() {
 venv_dir() {
     local h
     h="$(sha < "$REQS" | cut -c1-12)"
-    echo "${XDG_CACHE_HOME:-$HOME/.cache}/citizen-helpline/rasa-$h"
+    echo "$CACHE/rasa-$h"
 }
 
 cmd_env() {
@@ -52,17 +54,17 @@ cmd_env() {
     rm -rf "$venv"
     mkdir -p "$(dirname "$venv")"
     "$py" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --upgrade "pip<24.1" "setuptools<70" wheel
-    "$venv/bin/python" -m pip install --quiet -r "$REQS"
+    "$venv/bin/python" -m pip install -qq --upgrade "pip<24.1" "setuptools<70" wheel
+    "$venv/bin/python" -m pip install -qq -r "$REQS"
     touch "$stamp"
 }
 
-model_hash() {
-    (cd "$NLU" && { echo config.yml; find data -name '*.yml' | LC_ALL=C sort; } |
+model_hash() {  # $1: a directory with config.yml and data/
+    (cd "$1" && { echo config.yml; find data -name '*.yml' | LC_ALL=C sort; } |
         while read -r f; do printf '%s\n' "$f"; sha < "$f"; done) | sha | cut -c1-12
 }
 
-model_path() { echo "$NLU/models/nlu-$(model_hash).tar.gz"; }
+model_path() { echo "$NLU/models/nlu-$(model_hash "${1:-$NLU}").tar.gz"; }
 
 rasa_bin() {
     local bin
@@ -72,15 +74,26 @@ rasa_bin() {
 }
 
 cmd_train() {
-    local model name bin
-    model="$(model_path)"
-    [ -f "$model" ] && return 0
+    local model name bin log snapshot
+    [ -f "$(model_path)" ] && return 0
     bin="$(rasa_bin)"
+    mkdir -p "$NLU/models"
+    exec 9>"$NLU/models/.train.lock"
+    flock 9
+    snapshot="$(mktemp -d)"
+    trap 'rm -rf "$snapshot"' EXIT
+    cp "$NLU/config.yml" "$snapshot/" && cp -r "$NLU/data" "$snapshot/data"
+    model="$(model_path "$snapshot")"
+    [ -f "$model" ] && return 0
     name="$(basename "$model" .tar.gz)"
-    echo "rasa.sh: training $name" >&2
-    cd "$NLU"
-    "$bin" train nlu --config config.yml --nlu data --out models --fixed-model-name "$name" --quiet
-    [ -f "$model" ] || die 1 "training finished but $model is missing"
+    log="$NLU/models/$name.log"
+    echo "rasa.sh: training $name (log: ${log#"$ROOT/"})" >&2
+    if ! "$bin" train nlu --config "$snapshot/config.yml" --nlu "$snapshot/data" --out "$NLU/models" \
+            --fixed-model-name "$name" >"$log" 2>&1; then
+        grep -v -i -E 'warning|^\s|^$' "$log" | tail -n 20 >&2
+        die 1 "training failed; see $log"
+    fi
+    [ -f "$model" ] || die 1 "training finished but $model is missing; see $log"
 }
 
 cmd_serve() {
