@@ -38,6 +38,7 @@ class Step(StrEnum):
     EDIT_DESCRIPTION = "edit_description"
     FORGET = "forget"
     INFO = "info"
+    COMPLAINT = "complaint"
 
 
 class Kind(StrEnum):
@@ -197,6 +198,8 @@ class Conversation:
             return self._ask_language(turn)
         if name == "mydata":
             return self._my_data(turn)
+        if name == "complain":
+            return self._complain(turn, args)
         if name == "forget":
             turn.go(Step.FORGET)
             return turn.send(T("forget_confirm"), buttons=[[turn.button(T("btn_forget_yes"), "forget:yes"),
@@ -309,6 +312,9 @@ class Conversation:
     async def _press_cancel(self, turn: Turn, _value: str) -> None:
         self._cancel(turn)
 
+    async def _press_complain(self, turn: Turn, ref: str) -> None:
+        self._record_complaint(turn, ref, turn.state.pop("complaint", ""))
+
     async def _press_forget(self, turn: Turn, answer: str) -> None:
         if answer != "yes":
             turn.go(Step.IDLE)
@@ -343,6 +349,8 @@ class Conversation:
             return self._ask_language(turn)
         if intent == "check_status" and understood.confidence >= CONFIDENT:
             return self._my_tickets(turn)
+        if intent == "complain_about_handling" and understood.confidence >= CONFIDENT:
+            return self._complain(turn, inp.text)
         if intent in ("out_of_scope", "affirm", "deny") and understood.confidence >= CONFIDENT:
             turn.send(T("not_understood"))
             return self._menu(turn)
@@ -401,6 +409,11 @@ class Conversation:
         if inp.kind is Kind.PHOTO and inp.photo:
             turn.draft.setdefault("photos", []).append(inp.photo.file_id)
         self._summary(turn)
+
+    async def _on_complaint(self, turn: Turn, inp: Input) -> None:
+        if inp.kind is Kind.TEXT and (ref := parse_ref(inp.text)):
+            return self._record_complaint(turn, ref, turn.state.pop("complaint", "") or inp.text)
+        self._prompt(turn)
 
     async def _on_forget(self, turn: Turn, inp: Input) -> None:
         self._prompt(turn)
@@ -591,6 +604,27 @@ class Conversation:
         turn.go(Step.IDLE)
         turn.send(T("followed", ref=ticket.ref, count=ticket.supporter_count + 1), remove_keyboard=True)
 
+    def _complain(self, turn: Turn, text: str) -> None:
+        """A resident disputes how a ticket was handled: the complaint goes to the Citizen's Advocate."""
+        if ref := parse_ref(text):
+            return self._record_complaint(turn, ref, text)
+        mine = self.helpline.tickets_of(turn.resident_id)
+        if not mine:
+            return turn.send(T("complaint_no_tickets", example=self._example_ref()))
+        turn.state["complaint"] = text.strip()
+        turn.go(Step.COMPLAINT)
+        turn.send(T("complaint_which"), buttons=[[turn.button(f"{t.ref}", f"complain:{t.ref}")] for t in mine[:6]])
+
+    def _record_complaint(self, turn: Turn, ref: str, text: str) -> None:
+        turn.go(Step.IDLE)
+        try:
+            ticket = self.helpline.complain(ref, turn.resident_id, text.strip())
+        except NotFound:
+            return turn.send(T("status_not_found", ref=ref, example=self._example_ref()))
+        except DomainError:
+            return turn.send(T("complaint_not_yours", ref=ref))
+        turn.send(T("complaint_recorded", ref=ticket.ref))
+
     def _my_data(self, turn: Turn) -> None:
         data = self.helpline.personal_data(turn.resident_id)
         turn.send(T("my_data", name=data["name"] or "-", language=LANGUAGE_NAMES.get(data["language"] or "", "-"),
@@ -636,6 +670,8 @@ class Conversation:
                                                             turn.button(T("btn_no"), "forget:no")]])
         if step is Step.INFO:
             return turn.send(T("ask_info_answer", ref=turn.state.get("info_ref", "")))
+        if step is Step.COMPLAINT:
+            return self._complain(turn, turn.state.get("complaint", ""))
         self._menu(turn)
 
     def _ticket_or_none(self, ref: str) -> Ticket | None:

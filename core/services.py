@@ -116,6 +116,20 @@ class Helpline:
             uow.commit()
             return ticket
 
+    def complain(self, ref: str, resident_id: int, text: str) -> Ticket:
+        """A resident disputes the handling of a ticket they reported or follow: open an escalation."""
+        now = self.clock.now()
+        with self.uow() as uow:
+            ticket = self._get(uow, ref)
+            if resident_id != ticket.reporter_id and resident_id not in ticket.supporters:
+                raise DomainError(f"{ticket.ref} was not reported or followed by this resident")
+            uow.escalations.add(Escalation(ticket.ref, "complaint", now, level="ombudsman", note=text or None))
+            ticket.record(TicketEvent(EventKind.ESCALATED, now, Role.RESIDENT, str(resident_id), note=text or None,
+                                      public=False, data={"reason": "complaint", "level": "ombudsman"}))
+            uow.tickets.save(ticket)
+            uow.commit()
+            return ticket
+
     # --- residents and their conversations -------------------------------------------------------
 
     def resident_for(self, telegram_id: int, name: str | None = None) -> Resident:

@@ -199,3 +199,19 @@ async def test_the_resident_answers_the_departments_question_in_the_chat(stack):
     assert ticket.status is Status.ACKNOWLEDGED
     assert ticket.events[-2].note == "Yes, the one by the kiosk, number 14"
 
+
+
+async def test_a_complaint_about_the_handling_reaches_the_ombudsmans_list(stack):
+    t = stack.console()
+    await report_by_buttons(t)
+    await t.press("Skip")
+    await t.press("Send the report")
+    assert "Which report" in await t.say("/complain they closed it but the lamp is still dark")
+    out = await t.press("KOZ-2026-00001")
+    assert "complaint about KOZ-2026-00001 is recorded" in out and "Citizen's Advocate" in out
+    [escalation] = stack.helpline.escalations(open_only=True)
+    assert (escalation.ticket_ref, escalation.reason, escalation.level) == ("KOZ-2026-00001", "complaint", "ombudsman")
+    assert escalation.note == "they closed it but the lamp is still dark"
+    stranger = stack.console(chat_id=4004)
+    assert "not one of your reports" in await stranger.say("/complain KOZ-2026-00001 nobody came")
+    assert len(stack.helpline.escalations()) == 1
