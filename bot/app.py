@@ -55,7 +55,9 @@ class App:
                        .base_file_url(s.telegram_api_base_url.replace("/bot", "/file/bot"))
                        .defaults(Defaults(parse_mode=ParseMode.HTML)).rate_limiter(AIORateLimiter())
                        .build())
-        ResidentChannel(conversation or self.conversation(), self.translator()).install(application)
+        residents = ResidentChannel(conversation or self.conversation(), self.translator())
+        residents.install(application)
+        application.post_init = residents.publish_commands
         return application
 
 

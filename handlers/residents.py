@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import (InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
+from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
                       ReplyKeyboardRemove, Update)
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
@@ -21,6 +21,7 @@ from core.tickets import Photo
 log = logging.getLogger(__name__)
 PRIVATE = filters.ChatType.PRIVATE
 MAX_TEXT = 4096
+COMMANDS = ("report", "status", "mytickets", "follow", "complain", "language", "help", "cancel", "mydata", "forget")
 
 
 class ResidentChannel:
@@ -41,6 +42,12 @@ class ResidentChannel:
         app.add_handler(MessageHandler(PRIVATE & ~filters.COMMAND, self.on_other))
         app.add_handler(TypeHandler(Update, self.mark_done), group=1)
         app.add_error_handler(self.on_error)
+
+    async def publish_commands(self, app: Application) -> None:
+        """The command menu Telegram shows beside the text field, in each language (English by default)."""
+        for lang in ("en", "el", "sl", "he"):
+            commands = [BotCommand(c, self.translator.label(T(f"cmd_{c}"), lang)) for c in COMMANDS]
+            await app.bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
 
     # --- idempotence ------------------------------------------------------------------------------
 

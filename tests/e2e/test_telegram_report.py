@@ -55,6 +55,8 @@ async def test_full_report_in_each_language(tg, migrated_url, lang):
         assert ticket.ref in filed and department in filed
         assert filed == maria.expected("filed", lang, ref=ticket.ref, department=department, due=ticket.resolve_due)
         assert ticket.status is Status.NEW
+        menus = {call.params.get("language_code"): call.params for call in tg.calls_to("setMyCommands")}
+        assert lang == "en" or lang in menus          # the command menu is in the resident's language too
 
 
 async def test_a_repeated_update_is_handled_once(tg, migrated_url):

@@ -23,6 +23,7 @@ async def running_bot(tg: FakeTelegram, settings: Settings, clock: FixedClock | 
     app = composition.build(settings, clock=clock or FixedClock(T0))
     application = app.telegram(app.conversation(nlu=nlu) if nlu else None)
     async with application:
+        await application.post_init(application)      # as run_polling does
         await application.start()
         await application.updater.start_polling(poll_interval=0.0, timeout=1)
         try:
