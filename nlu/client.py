@@ -22,6 +22,7 @@ from nlu.langid import detect_language
 log = logging.getLogger(__name__)
 
 DEFAULT_URL = "http://127.0.0.1:5005"
+WARM_UP_SECONDS = 10.0
 
 
 class MalformedAnswer(ValueError):
@@ -140,15 +141,22 @@ class RasaNLU:
         return response.json()
 
     async def ready(self) -> bool:
-        """Whether Rasa answers /status with a loaded model (for start-up checks); never raises."""
+        """Whether Rasa has a model loaded and has answered one warm-up parse; never raises.
+
+        Rasa's first parse after start builds its TensorFlow graph and takes over a second, so this also
+        keeps the first resident's message from timing out.
+        """
         try:
             response = await asyncio.wait_for(
                 self._client.get(f"{self.url}/status", params=self._params), self.timeout)
             response.raise_for_status()
             status = response.json()
+            if not (isinstance(status, dict) and (status.get("model_file") or status.get("model_id"))):
+                return False
+            await asyncio.wait_for(self._parse("hello"), max(self.timeout, WARM_UP_SECONDS))
         except Exception:  # noqa: BLE001
             return False
-        return isinstance(status, dict) and bool(status.get("model_file") or status.get("model_id"))
+        return True
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -81,7 +81,7 @@ cmd_train() {
     exec 9>"$NLU/models/.train.lock"
     flock 9
     snapshot="$(mktemp -d)"
-    trap 'rm -rf "$snapshot"' EXIT
+    trap "rm -rf '$snapshot'" EXIT
     cp "$NLU/config.yml" "$snapshot/" && cp -r "$NLU/data" "$snapshot/data"
     model="$(model_path "$snapshot")"
     [ -f "$model" ] && return 0
