@@ -4,12 +4,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: run test bootstrap chat nlu clean help
+.PHONY: run test bootstrap chat bench-nlu clean help
 
 help:
 	@echo "make run    start the helpline with the settings in config.yml (SQLite, offline geocoder by default)"
 	@echo "make test   run the test suite"
 	@echo "make chat   try the resident conversation in this terminal"
+	@echo "make bench-nlu   NLU parse latency through the client and the Rasa server's memory"
 
 bootstrap: $(STAMP)
 
@@ -22,6 +23,9 @@ run: bootstrap
 
 chat: bootstrap
 	@$(VENV)/bin/helpline chat
+
+bench-nlu: bootstrap
+	@$(PY) bench/nlu_latency.py
 
 test: bootstrap
 	@$(PY) -m pytest $(PYTEST_ARGS)

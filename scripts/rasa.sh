@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Rasa NLU server in its own Python 3.10 environment.
 #   scripts/rasa.sh env     build the venv once (per requirements hash)
-#   scripts/rasa.sh train   train nlu/models/nlu-<hash>.tar.gz unless it exists
+#   scripts/rasa.sh train   train $MODELS/nlu-<hash>.tar.gz unless it exists
 #   scripts/rasa.sh serve   exec `rasa run --enable-api` on 127.0.0.1:${HELPLINE_RASA_PORT:-5005}
 #   scripts/rasa.sh path    print the model path for the current config and data
 set -euo pipefail
@@ -9,6 +9,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NLU="$ROOT/nlu"
 REQS="$NLU/requirements-rasa.txt"
+# Models are named by the hash of their config and data and kept outside the checkout, so every clone
+# (and CI) reuses a model trained once.
+MODELS="${HELPLINE_RASA_MODELS:-${XDG_CACHE_HOME:-$HOME/.cache}/citizen-helpline/models}"
 
 export RASA_TELEMETRY_ENABLED=false
 export TF_CPP_MIN_LOG_LEVEL=3
@@ -64,7 +67,7 @@ model_hash() {  # $1: a directory with config.yml and data/
         while read -r f; do printf '%s\n' "$f"; sha < "$f"; done) | sha | cut -c1-12
 }
 
-model_path() { echo "$NLU/models/nlu-$(model_hash "${1:-$NLU}").tar.gz"; }
+model_path() { echo "$MODELS/nlu-$(model_hash "${1:-$NLU}").tar.gz"; }
 
 rasa_bin() {
     local bin
@@ -77,8 +80,8 @@ cmd_train() {
     local model name bin log snapshot
     [ -f "$(model_path)" ] && return 0
     bin="$(rasa_bin)"
-    mkdir -p "$NLU/models"
-    exec 9>"$NLU/models/.train.lock"
+    mkdir -p "$MODELS"
+    exec 9>"$MODELS/.train.lock"
     flock 9
     snapshot="$(mktemp -d)"
     trap "rm -rf '$snapshot'" EXIT
@@ -86,9 +89,9 @@ cmd_train() {
     model="$(model_path "$snapshot")"
     [ -f "$model" ] && return 0
     name="$(basename "$model" .tar.gz)"
-    log="$NLU/models/$name.log"
+    log="$MODELS/$name.log"
     echo "rasa.sh: training $name (log: ${log#"$ROOT/"})" >&2
-    if ! "$bin" train nlu --config "$snapshot/config.yml" --nlu "$snapshot/data" --out "$NLU/models" \
+    if ! "$bin" train nlu --config "$snapshot/config.yml" --nlu "$snapshot/data" --out "$MODELS" \
             --fixed-model-name "$name" >"$log" 2>&1; then
         grep -v -i -E 'warning|^\s|^$' "$log" | tail -n 20 >&2
         die 1 "training failed; see $log"
