@@ -52,7 +52,7 @@ class Console:
             self.show(reply, lang)
 
     def show(self, reply: Reply, lang: str) -> None:
-        self.write("\n".join(self.translator.plain(part, lang) for part in reply.parts))
+        self.write("\n\n".join(self.translator.plain(part, lang) for part in reply.parts))
         for row in reply.buttons:
             labels = []
             for button in row:

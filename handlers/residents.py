@@ -111,7 +111,7 @@ class ResidentChannel:
                                                    disable_web_page_preview=True)
 
     def render(self, reply: Reply, lang: str) -> str:
-        text = "\n".join(self.translator.text(part, lang) for part in reply.parts)
+        text = "\n\n".join(self.translator.text(part, lang) for part in reply.parts)
         return text if len(text) <= MAX_TEXT else self.translator.text(T("error_generic"), lang)
 
     def markup(self, reply: Reply, lang: str):
