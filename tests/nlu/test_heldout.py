@@ -13,10 +13,6 @@ HELDOUT = sorted((Path(__file__).resolve().parents[2] / "nlu" / "tests" / "heldo
 MIN_TOP1, MIN_TOP3 = 0.90, 0.97
 
 
-# Known shortfall (measured, reported in the issue note): Greek top-1 is below 0.90 with the current training
-# data. The test runs and prints the figures on every CI run; it fails the build again once this mark goes.
-@pytest.mark.xfail(reason="Greek held-out top-1 accuracy is below the 0.90 bar (85.6% measured)",
-                   strict=False)
 async def test_heldout_accuracy_in_every_language(rasa_nlu):
     if not HELDOUT:
         pytest.fail("no held-out files in nlu/tests/heldout")
