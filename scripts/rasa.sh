@@ -107,7 +107,7 @@ cmd_serve() {
     bin="$(rasa_bin)"
     cd "$NLU"
     exec "$bin" run --enable-api -i 127.0.0.1 -p "${HELPLINE_RASA_PORT:-5005}" \
-        --auth-token "$HELPLINE_RASA_TOKEN" -m "$model" --quiet
+        --auth-token="$HELPLINE_RASA_TOKEN" -m "$model" --quiet
 }
 
 case "${1:-}" in
