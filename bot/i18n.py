@@ -10,6 +10,7 @@ import gettext
 import html
 import io
 from datetime import datetime
+from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,9 @@ from babel.messages.pofile import read_po
 from core.dialogue import Button, Text
 
 DOMAIN = "helpline"
+# A person's text shown inside a message is cut here, so that no message outgrows Telegram's 4096 characters;
+# what they wrote is stored whole.
+MAX_ARGUMENT = 800
 
 
 def load_catalog(path: Path) -> gettext.GNUTranslations:
@@ -52,8 +56,6 @@ class Translator:
 
     def plain(self, text: Text, lang: str) -> str:
         """The message as a person reads it (for the terminal): tags removed, entities resolved."""
-        from html.parser import HTMLParser
-
         chunks: list[str] = []
         parser = HTMLParser(convert_charrefs=True)
         parser.handle_data = chunks.append
@@ -73,7 +75,10 @@ class Translator:
             local, locale = value.astimezone(self.zone), _locale(lang)
             return html.escape(f"{format_date(local, 'full', locale=locale)}, "
                                f"{format_time(local, 'HH:mm', locale=locale)}")
-        return html.escape(str(value), quote=False)
+        text = str(value)
+        if len(text) > MAX_ARGUMENT:
+            text = text[:MAX_ARGUMENT] + "…"
+        return html.escape(text, quote=False)
 
 
 def _locale(lang: str) -> str:

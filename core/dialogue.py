@@ -22,7 +22,6 @@ LANGUAGES = ("el", "sl", "he", "en")
 LANGUAGE_NAMES = {"el": "Ελληνικά", "sl": "Slovenščina", "he": "עברית", "en": "English"}
 CONFIDENT = 0.55
 SURE = 0.8          # how sure the NLU must be to take "cancel" or "help" out of the middle of a report
-SUMMARY_PREVIEW = 600
 
 
 class Step(StrEnum):
@@ -531,8 +530,6 @@ class Conversation:
         turn.draft["photo_step_done"] = True
         turn.go(Step.SUMMARY)
         description = d.get("description") or "-"
-        if len(description) > SUMMARY_PREVIEW:
-            description = description[:SUMMARY_PREVIEW] + "…"
         turn.send(T("summary", category=T(f"category_{d['category']}"), address=d.get("address", ""),
                     description=description, photos=len(d.get("photos", []))),
                   buttons=[[turn.button(T("btn_send"), "send:yes")],
