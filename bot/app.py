@@ -15,7 +15,7 @@ from bot.settings import Settings
 from core.dialogue import Conversation
 from core.ports import NLU, Clock, Geocoder
 from core.profile import Profile
-from core.services import Helpline
+from core.services import Helpline, Policy
 from nlu.client import NoNLU, RasaNLU
 from nlu.langid import detect_language
 
@@ -69,5 +69,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None, upgra
         migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     clock = clock or SystemClock()
-    helpline = Helpline(unit_of_work_factory(engine, clock), profile, clock)
+    policy = Policy(settings.questionnaire_days, settings.questionnaire_close_days, settings.escalation_margin_days,
+                    settings.retention_days, settings.reminder_hours)
+    helpline = Helpline(unit_of_work_factory(engine, clock), profile, clock, policy)
     return App(settings, profile, engine, clock, helpline)

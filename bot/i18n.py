@@ -1,4 +1,8 @@
-"""Translations: gettext catalogs in data/locales/<lang>/LC_MESSAGES/helpline.po, rendered to Telegram HTML.
+"""Translations: gettext catalogs in data/locales/<lang>/LC_MESSAGES/*.po, rendered to Telegram HTML.
+
+Each part of the helpline keeps its texts in a file of its own (helpline.po for the resident conversation,
+departments.po for the staff's cards...); a language's files are merged into one catalog, and a key may live
+in one file only.
 
 Catalogs are compiled in memory with Babel when the helpline starts, so editing a .po file needs no build
 step. Every argument that comes from a person (a description, an address, a name) is HTML-escaped before it
@@ -26,11 +30,25 @@ DOMAIN = "helpline"
 MAX_ARGUMENT = 800
 
 
-def load_catalog(path: Path) -> gettext.GNUTranslations:
-    with path.open("rb") as f:
-        catalog = read_po(f, domain=DOMAIN)
+def load_catalog(folder: Path) -> gettext.GNUTranslations:
+    """Every .po file in a language's LC_MESSAGES folder, merged and compiled in memory."""
+    paths = sorted(folder.glob("*.po"))
+    if not paths:
+        raise FileNotFoundError(f"no .po catalogs in {folder}")
+    merged = None
+    for path in paths:
+        with path.open("rb") as f:
+            catalog = read_po(f, domain=DOMAIN)
+        if merged is None:
+            merged = catalog
+            continue
+        for message in catalog:
+            if message.id and message.id in merged:
+                raise ValueError(f"{path}: key {message.id!r} is already defined in another file of {folder}")
+            if message.id:
+                merged[message.id] = message
     buf = io.BytesIO()
-    write_mo(buf, catalog)
+    write_mo(buf, merged)
     buf.seek(0)
     return gettext.GNUTranslations(buf)
 
@@ -40,7 +58,7 @@ class Translator:
 
     def __init__(self, locales_dir: Path, timezone: str, languages: tuple[str, ...] = ("el", "sl", "he", "en")):
         self.zone = ZoneInfo(timezone)
-        self.catalogs = {lang: load_catalog(locales_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po")
+        self.catalogs = {lang: load_catalog(locales_dir / lang / "LC_MESSAGES")
                          for lang in languages}
 
     def text(self, text: Text, lang: str) -> str:

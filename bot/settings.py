@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     questionnaire_close_days: int = 14
     escalation_margin_days: int = 5
     retention_days: int = 730
+    reminder_hours: int = 4
     log_level: str = "INFO"
 
     @classmethod

@@ -92,6 +92,8 @@ class Escalation:
     decision: str | None = None          # explain | uphold | reopen | reassign
     decided_at: datetime | None = None
     note: str | None = None
+    decided_by: str | None = None        # the Telegram id (or CLI user) of who decided
+    department: str | None = None        # the department concerned (the head's, for level "head")
     id: int | None = None
 
     @property
@@ -146,6 +148,14 @@ class EscalationRepository(Protocol):
     def save(self, escalation: Escalation) -> None: ...
 
 
+class ChatDirectory(Protocol):
+    """Group chats bound at run time (`helpline chats set`): keys "department:<key>", "ombudsman", "operators"."""
+    def get(self, key: str) -> int | None: ...
+    def set(self, key: str, chat_id: int) -> None: ...
+    def remove(self, key: str) -> bool: ...
+    def all(self) -> dict[str, int]: ...
+
+
 class ProcessedUpdates(Protocol):
     def seen(self, update_id: int) -> bool: ...
     def first_time(self, update_id: int, at: datetime) -> bool: ...
@@ -160,6 +170,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     escalations: EscalationRepository
     updates: ProcessedUpdates
+    chats: ChatDirectory
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -2,16 +2,35 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Callable, Iterable
 
 from core.ports import Clock, Escalation, Notification, Resident, StaffMember, UnitOfWork
 from core.profile import Profile
 from core.routing import Route, inside_boundary, route
 from core.sla import WorkingCalendar, due_dates
-from core.tickets import (Actor, DomainError, EventKind, Location, Photo, RejectReason, Role, Status, Ticket,
-                          TicketEvent, format_ref)
+from core.tickets import (Actor, DomainError, EventKind, Location, NotAllowed, Photo, RejectReason, Role, Status,
+                          Ticket, TicketEvent, format_ref)
 
 STAFF_ROLES = ("staff", "head", "ombudsman", "admin", "operator")
+OMBUDSMAN_CHAT = "ombudsman"
+OPERATORS_CHAT = "operators"
+
+
+def department_chat(department: str) -> str:
+    """The key a department's group chat is bound under (`helpline chats set department:<key> <id>`)."""
+    return f"department:{department}"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the scheduler treats tickets (config.yml): questionnaire, escalation margin, retention."""
+    questionnaire_days: int = 3          # after "fixed", ask the resident "is it fixed?"
+    questionnaire_close_days: int = 14   # no answer for this long after asking: close
+    escalation_margin_days: int = 5      # resolve deadline passed by this many working days: the ombudsman
+    retention_days: int = 730            # personal data of tickets closed this long ago is anonymised
+    reminder_hours: int = 4              # remind the department this many working hours before a deadline
+    reopens_to_escalate: int = 2         # a ticket reopened this many times goes to the ombudsman
 
 
 class NotFound(DomainError):
@@ -42,10 +61,12 @@ class Filed:
 class Helpline:
     """The use cases of one municipality's helpline."""
 
-    def __init__(self, uow: Callable[[], UnitOfWork], profile: Profile, clock: Clock) -> None:
+    def __init__(self, uow: Callable[[], UnitOfWork], profile: Profile, clock: Clock,
+                 policy: Policy | None = None) -> None:
         self.uow = uow
         self.profile = profile
         self.clock = clock
+        self.policy = policy or Policy()
         self.calendar = WorkingCalendar(profile.calendar)
 
     # --- residents' reports ---------------------------------------------------------------------------
@@ -123,9 +144,7 @@ class Helpline:
             ticket = self._get(uow, ref)
             if resident_id != ticket.reporter_id and resident_id not in ticket.supporters:
                 raise DomainError(f"{ticket.ref} was not reported or followed by this resident")
-            uow.escalations.add(Escalation(ticket.ref, "complaint", now, level="ombudsman", note=text or None))
-            ticket.record(TicketEvent(EventKind.ESCALATED, now, Role.RESIDENT, str(resident_id), note=text or None,
-                                      public=False, data={"reason": "complaint", "level": "ombudsman"}))
+            self.escalate(uow, ticket, "complaint", Actor(Role.RESIDENT, str(resident_id)), note=text or None)
             uow.tickets.save(ticket)
             uow.commit()
             return ticket
@@ -272,6 +291,80 @@ class Helpline:
         with self.uow() as uow:
             return uow.escalations.list(open_only)
 
+    # --- who may act, and where they sit ----------------------------------------------------------
+
+    def actor_for(self, telegram_id: int, department: str | None, *, head: bool = False) -> Actor:
+        """The Actor a Telegram user acts as on a department's ticket, from the staff list (never from what a
+        button says). Admins may act anywhere; `head` asks for the department's head (for reassigning)."""
+        with self.uow() as uow:
+            roles = uow.staff.roles_of(telegram_id)
+        wanted = ("head",) if head else ("staff", "head")
+        for member in sorted(roles, key=lambda m: m.role != "head"):
+            if member.role in wanted and member.department == department:
+                return Actor(Role(member.role), str(telegram_id), department)
+        if any(m.role == "admin" for m in roles):
+            return Actor(Role.ADMIN, str(telegram_id))
+        raise NotAllowed(f"{telegram_id} is not {'the head' if head else 'staff'} of {department}")
+
+    def ombudsman_actor(self, telegram_id: int) -> Actor:
+        with self.uow() as uow:
+            roles = uow.staff.roles_of(telegram_id)
+        if any(m.role == "ombudsman" for m in roles):
+            return Actor(Role.OMBUDSMAN, str(telegram_id))
+        raise NotAllowed(f"{telegram_id} is not the ombudsman")
+
+    def chat_of(self, key: str, uow: UnitOfWork | None = None) -> int | None:
+        """A bound group chat: the one set with the CLI, else the profile's (None when neither is set)."""
+        if uow is None:
+            with self.uow() as own:
+                return self.chat_of(key, own)
+        bound = uow.chats.get(key)
+        if bound is not None:
+            return bound
+        if key == OMBUDSMAN_CHAT:
+            return self.profile.ombudsman_chat_id
+        if key.startswith("department:"):
+            dept = self.profile.departments.get(key.split(":", 1)[1])
+            return dept.chat_id if dept else None
+        return None
+
+    def bind_chat(self, key: str, chat_id: int) -> None:
+        if key.startswith("department:") and key.split(":", 1)[1] not in self.profile.departments:
+            raise DomainError(f"unknown department in {key!r}; known: {', '.join(self.profile.departments)}")
+        if not (key.startswith("department:") or key in (OMBUDSMAN_CHAT, OPERATORS_CHAT)):
+            raise DomainError(f"unknown chat {key!r}; expected department:<key>, {OMBUDSMAN_CHAT} or {OPERATORS_CHAT}")
+        with self.uow() as uow:
+            uow.chats.set(key, chat_id)
+            uow.commit()
+
+    def department_of_chat(self, chat_id: int) -> str | None:
+        """The department whose group this chat is, if any."""
+        for key in self.profile.departments:
+            if self.chat_of(department_chat(key)) == chat_id:
+                return key
+        return None
+
+    # --- escalations ------------------------------------------------------------------------------
+
+    def escalate(self, uow: UnitOfWork, ticket: Ticket, reason: str, actor: Actor, *, level: str = "ombudsman",
+                 note: str | None = None, deadline: datetime | None = None) -> Escalation | None:
+        """Open an escalation inside the caller's unit of work, record it on the ticket and tell the ombudsman
+        (or, at level "head", the department's group). None if one for the same reason and level is open."""
+        if any(e.is_open and e.reason == reason and e.level == level for e in uow.escalations.for_ticket(ticket.ref)):
+            return None
+        now = self.clock.now()
+        escalation = Escalation(ticket.ref, reason, now, deadline=deadline, level=level, note=note,
+                                department=ticket.department)
+        uow.escalations.add(escalation)
+        ticket.record(TicketEvent(EventKind.ESCALATED, now, actor.role, actor.id, note=note, public=False,
+                                  data={"reason": reason, "level": level, "escalation": escalation.id}))
+        chat = self.chat_of(OMBUDSMAN_CHAT if level == "ombudsman" else department_chat(ticket.department or ""), uow)
+        if chat:
+            uow.outbox.add(Notification(chat_id=chat, kind=f"escalation_{level}", ticket_ref=ticket.ref,
+                                        payload={"ref": ticket.ref, "escalation": escalation.id, "reason": reason},
+                                        language=self.profile.default_language, created_at=now))
+        return escalation
+
     # --- helpers ----------------------------------------------------------------------------------
 
     @staticmethod
@@ -281,11 +374,12 @@ class Helpline:
             raise NotFound(f"no ticket {ref}")
         return ticket
 
-    def _tell_department(self, uow: UnitOfWork, ticket: Ticket, kind: str) -> None:
-        dept = self.profile.departments.get(ticket.department or "")
-        if dept and dept.chat_id:
-            uow.outbox.add(Notification(chat_id=dept.chat_id, kind=kind, ticket_ref=ticket.ref,
-                                        payload={"ref": ticket.ref}, language=self.profile.default_language,
+    def _tell_department(self, uow: UnitOfWork, ticket: Ticket, kind: str, **payload) -> None:
+        chat = self.chat_of(department_chat(ticket.department or ""), uow)
+        if chat:
+            uow.outbox.add(Notification(chat_id=chat, kind=kind, ticket_ref=ticket.ref,
+                                        payload={"ref": ticket.ref, **payload},
+                                        language=self.profile.default_language,
                                         created_at=self.clock.now()))
 
     def _tell_residents(self, uow: UnitOfWork, ticket: Ticket, event: TicketEvent) -> None:

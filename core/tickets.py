@@ -164,6 +164,7 @@ class EventKind(StrEnum):
     NOTE = "note"
     INFO = "info"                   # the resident's answer to a needs_info request
     ESCALATED = "escalated"
+    REVIEWED = "reviewed"           # the ombudsman's (or a head's) decision on an escalation
     ANONYMISED = "anonymised"
 
 
@@ -203,6 +204,12 @@ class Ticket:
     reject_reason: RejectReason | None = None
     duplicate_of: str | None = None
     reopen_count: int = 0
+    fixed_at: datetime | None = None             # when it was last marked fixed (the questionnaire counts from it)
+    asked_at: datetime | None = None             # when the resident was asked "is it fixed?"
+    ack_reminded_at: datetime | None = None      # when the department was reminded of the acknowledge deadline
+    resolve_reminded_at: datetime | None = None  # ... and of the resolve deadline
+    breach_level: int = 0                        # 0 on time; 1 the head was told of the breach; 2 the ombudsman
+    scheduled_for: datetime | None = None        # the date the department plans the work for
     events: list[TicketEvent] = field(default_factory=list)
     id: int | None = None
 
@@ -246,6 +253,8 @@ class Ticket:
                             note=note, public=public, data=data)
         if to is Status.REOPENED:
             self.reopen_count += 1
+        if to is Status.FIXED:
+            self.fixed_at, self.asked_at = at, None
         self.status = to
         return self.record(event)
 

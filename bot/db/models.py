@@ -77,6 +77,13 @@ class TicketRow(Base):
     duplicate_of: Mapped[str | None] = mapped_column(String(32))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     version: Mapped[int] = mapped_column(Integer)
+    # The scheduler's marks: when it was fixed, when the resident was asked, which reminders went out.
+    fixed_at: Mapped[datetime | None]
+    asked_at: Mapped[datetime | None]
+    ack_reminded_at: Mapped[datetime | None]
+    resolve_reminded_at: Mapped[datetime | None]
+    scheduled_for: Mapped[datetime | None]
+    breach_level: Mapped[int] = mapped_column(Integer, server_default="0")
 
     photos: Mapped[list[TicketPhotoRow]] = relationship(
         order_by="TicketPhotoRow.position", cascade="all, delete-orphan", passive_deletes=True)
@@ -166,6 +173,16 @@ class EscalationRow(Base):
     decision: Mapped[str | None] = mapped_column(String(16))
     decided_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(64))   # the department asked to explain, for head level
+
+
+class ChatBindingRow(Base):
+    """Group chats bound with the CLI (a department's, the ombudsman's), overriding the profile's ids."""
+    __tablename__ = "chat_bindings"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]
 
 
 class ProcessedUpdateRow(Base):

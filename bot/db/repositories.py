@@ -7,7 +7,8 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from core.ports import Clock, Escalation, Notification, Resident, StaffMember
-from bot.db.models import ConversationRow, EscalationRow, OutboxRow, ProcessedUpdateRow, ResidentRow, StaffRow
+from bot.db.models import (ChatBindingRow, ConversationRow, EscalationRow, OutboxRow, ProcessedUpdateRow,
+                           ResidentRow, StaffRow)
 from bot.db.tickets import SqlTicketRepository
 from bot.db.upsert import insert_for
 
@@ -205,12 +206,36 @@ class SqlEscalationRepository:
 def _write_escalation(row: EscalationRow, e: Escalation) -> None:
     row.ticket_ref, row.reason, row.level, row.opened_at = e.ticket_ref, e.reason, e.level, e.opened_at
     row.deadline, row.decision, row.decided_at, row.note = e.deadline, e.decision, e.decided_at, e.note
+    row.decided_by, row.department = e.decided_by, e.department
 
 
 def _escalation(row: EscalationRow) -> Escalation:
     return Escalation(ticket_ref=row.ticket_ref, reason=row.reason, opened_at=row.opened_at,
                       deadline=row.deadline, level=row.level, decision=row.decision, decided_at=row.decided_at,
-                      note=row.note, id=row.id)
+                      note=row.note, decided_by=row.decided_by, department=row.department, id=row.id)
+
+
+class SqlChatDirectory:
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session, self.clock = session, clock
+
+    def get(self, key: str) -> int | None:
+        row = self.session.get(ChatBindingRow, key)
+        return row.chat_id if row else None
+
+    def set(self, key: str, chat_id: int) -> None:
+        row = self.session.get(ChatBindingRow, key)
+        if row is None:
+            self.session.add(ChatBindingRow(key=key, chat_id=chat_id, updated_at=self.clock.now()))
+        else:
+            row.chat_id, row.updated_at = chat_id, self.clock.now()
+        self.session.flush()
+
+    def remove(self, key: str) -> bool:
+        return bool(self.session.execute(delete(ChatBindingRow).where(ChatBindingRow.key == key)).rowcount)
+
+    def all(self) -> dict[str, int]:
+        return {row.key: row.chat_id for row in self.session.scalars(select(ChatBindingRow))}
 
 
 class SqlProcessedUpdates:

@@ -134,6 +134,9 @@ def _write(row: TicketRow, ticket: Ticket) -> None:
     row.ack_due, row.resolve_due = ticket.ack_due, ticket.resolve_due
     row.reject_reason = str(ticket.reject_reason) if ticket.reject_reason else None
     row.duplicate_of, row.reopen_count = ticket.duplicate_of, ticket.reopen_count
+    row.fixed_at, row.asked_at, row.scheduled_for = ticket.fixed_at, ticket.asked_at, ticket.scheduled_for
+    row.ack_reminded_at, row.resolve_reminded_at = ticket.ack_reminded_at, ticket.resolve_reminded_at
+    row.breach_level = ticket.breach_level
     _write_photos(row, ticket.photos)
     _write_supporters(row, ticket.supporters)
 
@@ -188,6 +191,9 @@ def _to_ticket(row: TicketRow) -> Ticket:
         resolve_due=row.resolve_due, updated_at=row.updated_at,
         reject_reason=RejectReason(row.reject_reason) if row.reject_reason else None,
         duplicate_of=row.duplicate_of, reopen_count=row.reopen_count,
+        fixed_at=row.fixed_at, asked_at=row.asked_at, scheduled_for=row.scheduled_for,
+        ack_reminded_at=row.ack_reminded_at, resolve_reminded_at=row.resolve_reminded_at,
+        breach_level=row.breach_level or 0,
         events=[_to_event(e) for e in row.events], id=row.id)
 
 

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.ports import Clock
 from bot.db.engine import make_session_factory
-from bot.db.repositories import (SqlConversationRepository, SqlEscalationRepository, SqlOutboxRepository,
-                                 SqlProcessedUpdates, SqlResidentRepository, SqlStaffRepository,
+from bot.db.repositories import (SqlChatDirectory, SqlConversationRepository, SqlEscalationRepository,
+                                 SqlOutboxRepository, SqlProcessedUpdates, SqlResidentRepository, SqlStaffRepository,
                                  SqlTicketRepository)
 
 
@@ -36,6 +36,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(session, self.clock)
         self.escalations = SqlEscalationRepository(session)
         self.updates = SqlProcessedUpdates(session)
+        self.chats = SqlChatDirectory(session, self.clock)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,6 +1,7 @@
 """What a translator can break in data/locales, listed as problems a reviewer can act on.
 
-English (en) is the source: every other catalog must carry exactly its keys, with the same placeholders,
+Each language has the same set of files (helpline.po, departments.po...); English (en) is the source: every
+other language's file must carry exactly the keys of English's file of the same name, with the same placeholders,
 the same HTML tags and the same emoji, in as many plural forms as its own Plural-Forms header states.
 """
 from __future__ import annotations
@@ -28,21 +29,40 @@ PLURAL_FORMS = re.compile(r"^\s*nplurals\s*=\s*(\d+)\s*;\s*plural\s*=\s*(.+?)\s*
 
 
 def catalog_problems(locales_dir: Path) -> list[str]:
-    """Every problem found in the catalogs under `locales_dir`, each naming the language and the key."""
-    source = _messages(read_catalog(locales_dir, SOURCE))
-    source_raw = _raw_entries(_po_path(locales_dir, SOURCE))
+    """Every problem found in the catalogs under `locales_dir`, each naming the language, file and key."""
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for domain in domains(locales_dir):
+        for key in _messages(read_catalog(locales_dir, SOURCE, domain)):
+            if key in seen:
+                problems.append(f"{SOURCE}: {key} is in both {seen[key]}.po and {domain}.po")
+            seen.setdefault(key, domain)
+        problems += _domain_problems(locales_dir, domain)
+    for lang in languages(locales_dir):
+        extra = sorted(p.stem for p in (locales_dir / lang / "LC_MESSAGES").glob("*.po")
+                       if p.stem not in domains(locales_dir))
+        problems += [f"{lang}: {name}.po has no {SOURCE} original" for name in extra]
+    return problems
+
+
+def _domain_problems(locales_dir: Path, domain: str) -> list[str]:
+    source = _messages(read_catalog(locales_dir, SOURCE, domain))
+    source_raw = _raw_entries(_po_path(locales_dir, SOURCE, domain))
     problems: list[str] = []
     for lang in languages(locales_dir):
-        path = _po_path(locales_dir, lang)
-        nplurals, header_problems = _plural_header(path)
-        problems += [f"{lang}: {p}" for p in header_problems]
-        try:
-            catalog = read_catalog(locales_dir, lang)
-        except (ValueError, SyntaxError) as error:
-            problems.append(f"{lang}: the file does not parse: {error}")
+        path = _po_path(locales_dir, lang, domain)
+        if not path.exists():
+            problems.append(f"{lang}: {domain}.po is missing")
             continue
-        problems += [f"{lang}: {p}" for p in _header_problems(catalog, lang)]
-        problems += [f"{lang}: {p}" for p in _key_problems(source, _messages(catalog))]
+        nplurals, header_problems = _plural_header(path)
+        problems += [f"{lang}: {domain}.po: {p}" for p in header_problems]
+        try:
+            catalog = read_catalog(locales_dir, lang, domain)
+        except (ValueError, SyntaxError) as error:
+            problems.append(f"{lang}: {domain}.po: the file does not parse: {error}")
+            continue
+        problems += [f"{lang}: {domain}.po: {p}" for p in _header_problems(catalog, lang)]
+        problems += [f"{lang}: {domain}.po: {p}" for p in _key_problems(source, _messages(catalog))]
         raw = _raw_entries(path)
         for key, message in _messages(catalog).items():
             if key in source:
@@ -54,6 +74,11 @@ def catalog_problems(locales_dir: Path) -> list[str]:
 
 def languages(locales_dir: Path) -> list[str]:
     return sorted(p.parent.parent.name for p in locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+
+
+def domains(locales_dir: Path) -> list[str]:
+    """The catalog files, by name without .po, that English has."""
+    return sorted(p.stem for p in (locales_dir / SOURCE / "LC_MESSAGES").glob("*.po"))
 
 
 def placeholders(text: str) -> set[str]:
@@ -69,13 +94,24 @@ def key_of(message: Message) -> str:
     return message.id if isinstance(message.id, str) else message.id[0]
 
 
-def _po_path(locales_dir: Path, lang: str) -> Path:
-    return locales_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+def _po_path(locales_dir: Path, lang: str, domain: str = DOMAIN) -> Path:
+    return locales_dir / lang / "LC_MESSAGES" / f"{domain}.po"
 
 
-def read_catalog(locales_dir: Path, lang: str) -> Catalog:
-    with _po_path(locales_dir, lang).open("rb") as f:
-        return read_po(f, domain=DOMAIN)
+def read_catalog(locales_dir: Path, lang: str, domain: str | None = None) -> Catalog:
+    """One file of a language's catalogs, or (without `domain`) all of them merged."""
+    names = [domain] if domain else [p.stem for p in sorted((locales_dir / lang / "LC_MESSAGES").glob("*.po"))]
+    merged = None
+    for name in names:
+        with _po_path(locales_dir, lang, name).open("rb") as f:
+            catalog = read_po(f, domain=name)
+        if merged is None:
+            merged = catalog
+        else:
+            for message in catalog:
+                if message.id:
+                    merged[message.id] = message
+    return merged
 
 
 def _messages(catalog: Catalog) -> dict[str, Message]:
