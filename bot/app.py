@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from bot.clock import SystemClock
 from bot.geo import make_geocoder
 from bot.i18n import Translator
+from bot.outgoing import Renderers
 from bot.db import migrate
 from bot.db.engine import make_engine
 from bot.db.uow import unit_of_work_factory
@@ -42,6 +43,11 @@ class App:
     def conversation(self, nlu: NLU | None = None, geocoder: Geocoder | None = None) -> Conversation:
         return Conversation(self.helpline, nlu or self.nlu(), geocoder or make_geocoder(self.settings, self.profile),
                             detect_language)
+
+    def renderers(self, translator: Translator | None = None) -> Renderers:
+        """Every notification kind the outbox may hold, with the function that renders it."""
+        renderers = Renderers()
+        return renderers
 
     def telegram(self, conversation: Conversation | None = None):
         """The python-telegram-bot Application with every handler installed."""

@@ -21,6 +21,7 @@ from core.tickets import Photo
 log = logging.getLogger(__name__)
 PRIVATE = filters.ChatType.PRIVATE
 MAX_TEXT = 4096
+RESIDENT_BUTTON = r"^(\d+|g):"   # the conversation's buttons; d: o: op: belong to departments, ombudsman, operators
 COMMANDS = ("report", "status", "mytickets", "follow", "complain", "language", "help", "cancel", "mydata", "forget")
 
 
@@ -38,7 +39,7 @@ class ResidentChannel:
         app.add_handler(MessageHandler(PRIVATE & (filters.LOCATION | filters.VENUE), self.on_location))
         app.add_handler(MessageHandler(PRIVATE & filters.PHOTO, self.on_photo))
         app.add_handler(MessageHandler(PRIVATE & filters.TEXT, self.on_text))
-        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_handler(CallbackQueryHandler(self.on_button, pattern=RESIDENT_BUTTON))
         app.add_handler(MessageHandler(PRIVATE & ~filters.COMMAND, self.on_other))
         app.add_handler(TypeHandler(Update, self.mark_done), group=1)
         app.add_error_handler(self.on_error)
