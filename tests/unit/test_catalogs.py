@@ -168,3 +168,21 @@ def test_checker_reports_a_fuzzy_translation(tmp_path):
     greek = po_text("el", GOOD_GREEK, extra=GOOD_PLURAL).replace('msgid "btn_no"', '#, fuzzy\nmsgid "btn_no"')
     problems = catalog_problems(locales(tmp_path, greek))
     assert any("el: btn_no: marked fuzzy" in p for p in problems), problems
+
+
+def test_checker_reports_a_key_kept_in_two_files_and_a_file_missing_in_a_language(tmp_path):
+    folder = locales(tmp_path, po_text("el", GOOD_GREEK, extra=GOOD_PLURAL))
+    (folder / "en" / "LC_MESSAGES" / "departments.po").write_text(po_text("en", {"btn_no": "No"}), encoding="utf-8")
+    problems = catalog_problems(folder)
+    assert any("btn_no is in both" in p for p in problems), problems
+    assert any(p.startswith("el:") and "departments.po is missing" in p for p in problems), problems
+
+
+def test_translator_merges_every_file_of_a_language(tmp_path):
+    folder = locales(tmp_path, po_text("el", GOOD_GREEK, extra=GOOD_PLURAL))
+    for lang, text in (("en", "Acknowledge"), ("el", "Παραλαβή")):
+        (folder / lang / "LC_MESSAGES" / "departments.po").write_text(po_text(lang, {"btn_ack": text}),
+                                                                       encoding="utf-8")
+    translator = Translator(folder, "Europe/Athens", languages=("el", "en"))
+    assert translator.label(Text("btn_ack"), "el") == "Παραλαβή"
+    assert translator.label(Text("btn_no"), "el") == "Όχι"
