@@ -382,9 +382,13 @@ class Helpline:
                                         language=self.profile.default_language,
                                         created_at=self.clock.now()))
 
-    def _tell_residents(self, uow: UnitOfWork, ticket: Ticket, event: TicketEvent) -> None:
+    def _tell_residents(self, uow: UnitOfWork, ticket: Ticket, event: TicketEvent, *,
+                        except_resident: int | None = None) -> None:
+        """The reporter and every follower (but the one who made the change) hear of it in their language."""
         payload = {"ref": ticket.ref, "status": str(event.to_status), "note": event.note or "", **event.data}
         for resident_id in [ticket.reporter_id, *sorted(ticket.supporters)]:
+            if resident_id == except_resident:
+                continue
             resident = uow.residents.get(resident_id) if resident_id is not None else None
             if resident and resident.telegram_id:
                 uow.outbox.add(Notification(chat_id=resident.telegram_id, kind="status_changed",
