@@ -125,6 +125,25 @@ class CalendarIn(_Model):
         return self
 
 
+class OperatorsIn(_Model):
+    chat_id: int | None = None
+    show_first_names: bool = False
+    work_week: list[int] | None = None
+    opens: Annotated[time | None, BeforeValidator(_clock)] = None
+    closes: Annotated[time | None, BeforeValidator(_clock)] = None
+
+    @model_validator(mode="after")
+    def _hours(self) -> OperatorsIn:
+        if (self.opens is None) != (self.closes is None):
+            raise ValueError("give both opens and closes for the operators' hours, or neither")
+        if self.opens is not None and self.opens >= self.closes:
+            raise ValueError(f"operators' hours: opens ({self.opens:%H:%M}) must be before closes "
+                             f"({self.closes:%H:%M})")
+        if self.work_week is not None and (not self.work_week or not all(1 <= d <= 7 for d in self.work_week)):
+            raise ValueError(f"{self.work_week} is not a work week: list weekday numbers 1 (Monday) to 7 (Sunday)")
+        return self
+
+
 class ProfileIn(_Model):
     names: Names
     ref_prefix: str
@@ -133,6 +152,7 @@ class ProfileIn(_Model):
     calendar: CalendarIn
     emergency_numbers: dict[str, Annotated[str, BeforeValidator(_phone)]] = {}
     ombudsman_chat_id: int | None = None
+    operators: OperatorsIn = OperatorsIn()
 
     @field_validator("ref_prefix")
     @classmethod
@@ -427,7 +447,13 @@ def _build(slug: str, x: _Parsed) -> core.Profile:
         areas=tuple(core.Area(k, dict(v.names), _ring_out(v.polygon)) for k, v in x.a.areas.items()),
         boundary=_ring_out(x.a.boundary),
         gazetteer=core.Gazetteer({name: (pl.lat, pl.lon) for name, pl in x.g.streets.items()}),
-        emergency_numbers=dict(x.p.emergency_numbers), ombudsman_chat_id=x.p.ombudsman_chat_id)
+        emergency_numbers=dict(x.p.emergency_numbers), ombudsman_chat_id=x.p.ombudsman_chat_id,
+        operators=_operators(x.p.operators))
+
+
+def _operators(o: OperatorsIn) -> core.Operators:
+    return core.Operators(o.chat_id, o.show_first_names, tuple(o.work_week) if o.work_week else None,
+                          o.opens, o.closes)
 
 
 # --- public API ---------------------------------------------------------------------------------

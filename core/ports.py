@@ -197,3 +197,55 @@ class Geocoder(Protocol):
     async def geocode(self, query: str) -> Place | None: ...
 
     async def reverse(self, lat: float, lon: float) -> str | None: ...
+
+
+# --- Handovers to a human operator -----------------------------------------------------------------
+
+@dataclass
+class Handover:
+    """A resident who asked to talk to a person at the citizen's line, and where that conversation stands."""
+    resident_id: int
+    chat_id: int                         # the resident's Telegram chat
+    language: str
+    requested_at: datetime
+    status: str = "waiting"              # waiting | claimed | awaiting_place | ended | ticketed
+    operator_id: int | None = None       # the Telegram id of the operator who claimed it
+    operator_name: str | None = None     # their first name (shown to the resident only if the profile allows)
+    claimed_at: datetime | None = None
+    ended_at: datetime | None = None
+    ended_by: str | None = None          # resident | operator
+    ticket_ref: str | None = None
+    id: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("waiting", "claimed", "awaiting_place")
+
+
+@dataclass
+class HandoverMessage:
+    """One message of a handover, stored before it is relayed, so nothing is lost if a chat is unreachable."""
+    handover_id: int
+    sender: str                          # resident | operator
+    at: datetime
+    text: str = ""
+    photo: str | None = None             # a Telegram file id
+    lat: float | None = None
+    lon: float | None = None
+    operator_id: int | None = None
+    id: int | None = None
+
+
+class HandoverRepository(Protocol):
+    def add(self, handover: Handover) -> None: ...
+    def get(self, handover_id: int) -> Handover | None: ...
+    def save(self, handover: Handover) -> None: ...
+    def open_for_chat(self, chat_id: int) -> Handover | None: ...
+    def waiting(self) -> list[Handover]:
+        """Open handovers no operator has claimed yet, oldest first."""
+    def add_message(self, message: HandoverMessage) -> None: ...
+    def messages(self, handover_id: int) -> list[HandoverMessage]: ...
+    def relayed_in(self, chat_id: int, message_id: int) -> int | None:
+        """The handover a message the bot sent to this chat belongs to (a relay, a card), if any."""
+    def undelivered(self, limit: int = 20) -> list[Notification]:
+        """Pending outbox rows of handovers, oldest first, whatever their not_before."""

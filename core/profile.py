@@ -65,6 +65,16 @@ class Category:
 
 
 @dataclass(frozen=True)
+class Operators:
+    """The citizen's line: its operators' group chat, and when a person answers residents."""
+    chat_id: int | None = None            # the operators' Telegram group (or bind "operators" with the CLI)
+    show_first_names: bool = False        # may residents see the operator's first name?
+    work_week: tuple[int, ...] | None = None   # None: the municipality's calendar
+    opens: time | None = None
+    closes: time | None = None
+
+
+@dataclass(frozen=True)
 class Gazetteer:
     """A small sample street list for offline geocoding: name -> (lat, lon)."""
     streets: dict[str, tuple[float, float]]
@@ -87,6 +97,7 @@ class Profile:
     gazetteer: Gazetteer
     emergency_numbers: dict[str, str] = field(default_factory=dict)
     ombudsman_chat_id: int | None = None
+    operators: Operators = field(default_factory=Operators)
 
     @property
     def default_language(self) -> str:

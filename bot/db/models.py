@@ -190,3 +190,39 @@ class ProcessedUpdateRow(Base):
     __tablename__ = "processed_updates"
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[datetime] = mapped_column(index=True)
+
+
+HANDOVER_STATUSES = ("waiting", "claimed", "awaiting_place", "ended", "ticketed")
+
+
+class HandoverRow(Base):
+    """A resident passed to a person at the citizen's line. Which group message belongs to which handover is
+    read from the outbox rows that relayed it (payload "handover", sent_message_id)."""
+    __tablename__ = "handovers"
+    __table_args__ = (CheckConstraint(_one_of("status", HANDOVER_STATUSES), name="status"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    requested_at: Mapped[datetime]
+    operator_id: Mapped[int | None] = mapped_column(BigInteger)
+    operator_name: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(16))
+    ticket_ref: Mapped[str | None] = mapped_column(String(32))
+
+
+class HandoverMessageRow(Base):
+    """What the resident and the operators wrote during a handover, stored before it is relayed."""
+    __tablename__ = "handover_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handover_id: Mapped[int] = mapped_column(ForeignKey("handovers.id", ondelete="CASCADE"), index=True)
+    sender: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text)
+    photo: Mapped[str | None] = mapped_column(Text)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    operator_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.ports import Clock
 from bot.db.engine import make_session_factory
+from bot.db.handovers import SqlHandoverRepository
 from bot.db.repositories import (SqlChatDirectory, SqlConversationRepository, SqlEscalationRepository,
                                  SqlOutboxRepository, SqlProcessedUpdates, SqlResidentRepository, SqlStaffRepository,
                                  SqlTicketRepository)
@@ -37,6 +38,7 @@ class SqlUnitOfWork:
         self.escalations = SqlEscalationRepository(session)
         self.updates = SqlProcessedUpdates(session)
         self.chats = SqlChatDirectory(session, self.clock)
+        self.handovers = SqlHandoverRepository(session)
         return self
 
     def __exit__(self, *exc: object) -> None:
