@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.ports import Clock, Escalation, Notification, Resident, StaffMember
@@ -155,6 +155,33 @@ class SqlOutboxRepository:
             row.claimed_until = now + claim_for
         self.session.flush()
         return [_notification(row) for row in rows]
+
+    def already(self, chat_id: int, kind: str, since: datetime) -> bool:
+        """Whether a notification of this kind to this chat was written at or after `since`."""
+        query = (select(OutboxRow.id).where(OutboxRow.chat_id == chat_id, OutboxRow.kind == kind,
+                                            OutboxRow.created_at >= since).limit(1))
+        return self.session.scalars(query).first() is not None
+
+    def failed(self, limit: int = 100) -> list[Notification]:
+        """Notifications given up on, newest first (`helpline outbox failed`)."""
+        query = select(OutboxRow).where(OutboxRow.status == "failed").order_by(OutboxRow.id.desc()).limit(limit)
+        return [_notification(row) for row in self.session.scalars(query)]
+
+    def retry(self, ids: list[int] | None = None) -> int:
+        """Put failed notifications (these, or all) back in the queue with a fresh count of attempts."""
+        query = select(OutboxRow).where(OutboxRow.status == "failed")
+        if ids is not None:
+            query = query.where(OutboxRow.id.in_(ids))
+        rows = list(self.session.scalars(query))
+        for row in rows:
+            row.status, row.attempts, row.not_before, row.claimed_until = "pending", 0, None, None
+        self.session.flush()
+        return len(rows)
+
+    def counts(self) -> dict[str, int]:
+        """How many notifications are pending, sent and failed."""
+        query = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
+        return {status: 0 for status in ("pending", "sent", "failed")} | dict(self.session.execute(query).all())
 
     def save(self, notification: Notification) -> None:
         """Record a delivery attempt's outcome; this ends any claim on the row."""
