@@ -6,7 +6,7 @@ before raising, so the municipality's IT person can fix them in one go.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Iterator
@@ -19,6 +19,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 from shapely.geometry import Point
 from shapely.geometry import Polygon as ShapelyPolygon
 
+from bot.knowledge import KNOWLEDGE, read_knowledge
 from core import profile as core
 from core.tickets import CATEGORIES
 
@@ -478,9 +479,12 @@ def load_profile(slug_or_path: str | Path, data_dir: Path = Path("data/municipal
         problems += found
     languages = _languages(raw[PROFILE])
     problems += [f"{folder / file}: {text}" for file, text in _cross_checks(parsed, languages)]
+    departments = set(parsed[DEPARTMENTS].departments) if parsed[DEPARTMENTS] else set()
+    knowledge, found = read_knowledge(folder / KNOWLEDGE, departments, languages)
+    problems += found
     if problems:
         raise ProfileError(problems)
-    return _build(folder.name, _Parsed(*(parsed[f] for f in FILES)))
+    return replace(_build(folder.name, _Parsed(*(parsed[f] for f in FILES))), knowledge=knowledge)
 
 
 def list_profiles(data_dir: Path = Path("data/municipalities")) -> list[str]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, time
 
+from core.answers import Knowledge
+
 Polygon = tuple[tuple[float, float], ...]
 Names = dict[str, str]   # language code -> text
 
@@ -98,6 +100,7 @@ class Profile:
     emergency_numbers: dict[str, str] = field(default_factory=dict)
     ombudsman_chat_id: int | None = None
     operators: Operators = field(default_factory=Operators)
+    knowledge: Knowledge = field(default_factory=Knowledge)   # knowledge.yml: offices, answers
 
     @property
     def default_language(self) -> str:
