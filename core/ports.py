@@ -245,7 +245,7 @@ class HandoverRepository(Protocol):
         """Open handovers no operator has claimed yet, oldest first."""
     def add_message(self, message: HandoverMessage) -> None: ...
     def messages(self, handover_id: int) -> list[HandoverMessage]: ...
-    def relayed_in(self, chat_id: int, message_id: int) -> int | None:
-        """The handover a message the bot sent to this chat belongs to (a relay, a card), if any."""
-    def undelivered(self, limit: int = 20) -> list[Notification]:
-        """Pending outbox rows of handovers, oldest first, whatever their not_before."""
+    def relayed_in(self, chat_id: int, message_id: int) -> Notification | None:
+        """The outbox row (a relay or a request card, payload "handover") that became this group message."""
+    def undelivered(self, now: datetime, limit: int = 20) -> list[Notification]:
+        """Pending outbox rows of handovers, oldest first, whatever their not_before (none a deliverer holds)."""

@@ -1,7 +1,9 @@
 """Handovers to a human operator, their messages, and which group message belongs to which handover."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import HandoverMessageRow, HandoverRow, OutboxRow
@@ -58,20 +60,23 @@ class SqlHandoverRepository:
         return [HandoverMessage(r.handover_id, r.sender, r.at, r.text, r.photo, r.lat, r.lon, r.operator_id, r.id)
                 for r in self.session.scalars(query)]
 
-    def relayed_in(self, chat_id: int, message_id: int) -> int | None:
+    def relayed_in(self, chat_id: int, message_id: int) -> Notification | None:
         query = select(OutboxRow).where(OutboxRow.chat_id == chat_id, OutboxRow.sent_message_id == message_id,
                                         OutboxRow.kind.in_(RELAY_KINDS))
         row = self.session.scalars(query).first()
-        return int(row.payload["handover"]) if row and "handover" in row.payload else None
+        return _notification(row) if row and "handover" in row.payload else None
 
-    def undelivered(self, limit: int = 20) -> list[Notification]:
+    def undelivered(self, now: datetime, limit: int = 20) -> list[Notification]:
         query = (select(OutboxRow).where(OutboxRow.status == "pending", OutboxRow.kind.like("handover_%"))
+                 .where(or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until <= now))
                  .order_by(OutboxRow.id).limit(limit))
-        return [Notification(chat_id=r.chat_id, kind=r.kind, payload=dict(r.payload), ticket_ref=r.ticket_ref,
-                             language=r.language, created_at=r.created_at, not_before=r.not_before,
-                             attempts=r.attempts, status=r.status, sent_message_id=r.sent_message_id,
-                             last_error=r.last_error, id=r.id)
-                for r in self.session.scalars(query)]
+        return [_notification(row) for row in self.session.scalars(query)]
+
+
+def _notification(r: OutboxRow) -> Notification:
+    return Notification(chat_id=r.chat_id, kind=r.kind, payload=dict(r.payload), ticket_ref=r.ticket_ref,
+                        language=r.language, created_at=r.created_at, not_before=r.not_before, attempts=r.attempts,
+                        status=r.status, sent_message_id=r.sent_message_id, last_error=r.last_error, id=r.id)
 
 
 def _write(row: HandoverRow, h: Handover) -> None:
