@@ -1,7 +1,10 @@
 """How well the NLU understands held-out messages: category accuracy, language id, confusions, speed.
 
 A held-out file is JSON lines: {"text": ..., "category": <canonical category>, "lang": "el"|"sl"|"he"|"en"}
-("lang" optional). Top-1 counts the intent the NLU settled on (a fallback counts as wrong); top-3 counts
+("lang" optional), or {"text", "intent", "lang"} for a message that is not a report (a question, an emergency,
+asking for a person: any intent of nlu/intents.py). Report lines and intent lines are scored apart: the
+category gate counts report lines only; intent lines get their own table per language and per intent.
+For report lines, top-1 counts the intent the NLU settled on (a fallback counts as wrong); top-3 counts
 whether the category is among the first three categories of the ranking, the buttons a resident would see.
 """
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Iterable
 
 from core.ports import NLU, Understanding
 from core.tickets import CATEGORIES
-from nlu.intents import category_of
+from nlu.intents import INTENTS, category_of
 
 NOT_UNDERSTOOD = "(not understood)"
 
@@ -24,8 +27,9 @@ NOT_UNDERSTOOD = "(not understood)"
 @dataclass(frozen=True)
 class Example:
     text: str
-    category: str
+    category: str | None             # a report line's canonical category; None on an intent line
     lang: str | None = None
+    intent: str | None = None        # an intent line's expected intent
 
 
 @dataclass(frozen=True)
@@ -37,14 +41,22 @@ class Outcome:
     @property
     def predicted(self) -> str:
         u = self.understanding
+        if self.example.intent:
+            return u.intent or NOT_UNDERSTOOD
         return category_of(u.intent) or u.intent or NOT_UNDERSTOOD
 
     @property
+    def expected(self) -> str:
+        return self.example.intent or self.example.category or ""
+
+    @property
     def top1(self) -> bool:
-        return self.predicted == self.example.category
+        return self.predicted == self.expected
 
     @property
     def top3(self) -> bool:
+        if self.example.intent:
+            return self.example.intent in [s.intent for s in self.understanding.ranking[:3]]
         return self.example.category in top_categories(self.understanding, 3)
 
 
@@ -61,6 +73,11 @@ def load_examples(paths: Iterable[str | Path]) -> list[Example]:
             if not line.strip():
                 continue
             row = json.loads(line)
+            if "intent" in row:
+                if row["intent"] not in INTENTS:
+                    raise ValueError(f"{path}:{number}: intent {row['intent']!r} is not one of nlu/intents.py")
+                examples.append(Example(row["text"], None, row.get("lang"), row["intent"]))
+                continue
             if row.get("category") not in CATEGORIES:
                 raise ValueError(f"{path}:{number}: category {row.get('category')!r} is not canonical")
             examples.append(Example(row["text"], row["category"], row.get("lang")))
@@ -101,6 +118,14 @@ class Report:
     p95_ms: float
     unavailable: int
     misses: list[tuple[Example, str]] = field(default_factory=list)
+    intents: IntentReport | None = None      # the intent lines, scored apart
+
+    def intents_below(self, min_top1: float | None) -> list[str]:
+        """The languages whose intent lines are under the bar, said in words."""
+        if self.intents is None or min_top1 is None:
+            return []
+        return [f"{lang} (intents): top-1 {score.top1:.1%} < {min_top1:.1%}"
+                for lang, score in self.intents.by_language.items() if score.top1 < min_top1]
 
     def below(self, min_top1: float | None, min_top3: float | None) -> list[str]:
         """The languages under the given thresholds, said in words."""
@@ -111,6 +136,15 @@ class Report:
             if min_top3 is not None and score.top3 < min_top3:
                 problems.append(f"{lang}: top-3 {score.top3:.1%} < {min_top3:.1%}")
         return problems
+
+
+@dataclass
+class IntentReport:
+    overall: Score
+    by_language: dict[str, Score]
+    by_intent: dict[str, Score]
+    confusions: list[tuple[str, str, int]]
+    misses: list[tuple[Example, str]]
 
 
 def _grouped(outcomes: list[Outcome], key) -> dict[str, Score]:
@@ -128,6 +162,22 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def report(outcomes: list[Outcome], confusions: int = 10) -> Report:
+    """The category report over the report lines, with the intent lines' report attached."""
+    asked = [o for o in outcomes if o.example.intent]
+    result = _category_report([o for o in outcomes if not o.example.intent], confusions)
+    result.intents = _intent_report(asked, confusions) if asked else None
+    return result
+
+
+def _intent_report(outcomes: list[Outcome], confusions: int) -> IntentReport:
+    pairs = Counter((o.expected, o.predicted) for o in outcomes if not o.top1)
+    return IntentReport(Score.of(outcomes), _grouped(outcomes, lambda o: o.example.lang or "?"),
+                        _grouped(outcomes, lambda o: o.expected),
+                        [(a, b, n) for (a, b), n in pairs.most_common(confusions)],
+                        [(o.example, o.predicted) for o in outcomes if not o.top1])
+
+
+def _category_report(outcomes: list[Outcome], confusions: int) -> Report:
     with_lang = [o for o in outcomes if o.example.lang]
     pairs = Counter((o.example.category, o.predicted) for o in outcomes if not o.top1)
     times = [o.seconds * 1000 for o in outcomes if o.understanding.available]
@@ -164,7 +214,21 @@ def format_report(r: Report, show_misses: int = 0) -> str:
         lines.append(f"NLU unavailable for {r.unavailable} messages (counted as not understood)")
     if show_misses:
         lines += ["", "Misses"] + [f"  [{e.lang}] {e.category} -> {p}: {e.text}" for e, p in r.misses[:show_misses]]
+    if r.intents:
+        lines += ["", ""] + _format_intents(r.intents, show_misses)
     return "\n".join(lines)
+
+
+def _format_intents(r: IntentReport, show_misses: int) -> list[str]:
+    head = f"  {'':<24} {'n':>5} {'top-1':>7} {'top-3':>7}"
+    lines = ["Intent accuracy (questions, emergencies, asking for a person)", head, _score_line("all", r.overall),
+             "", "By language", head] + [_score_line(k, s) for k, s in r.by_language.items()]
+    lines += ["", "By intent", head] + [_score_line(k, s) for k, s in r.by_intent.items()]
+    lines += ["", "Most common confusions (expected -> understood)"]
+    lines += [f"  {n:>4}  {a} -> {b}" for a, b, n in r.confusions] or ["  none"]
+    if show_misses:
+        lines += ["", "Misses"] + [f"  [{e.lang}] {e.intent} -> {p}: {e.text}" for e, p in r.misses[:show_misses]]
+    return lines
 
 
 def report_json(r: Report) -> dict:
@@ -178,4 +242,10 @@ def report_json(r: Report) -> dict:
         "median_ms": round(r.median_ms, 1),
         "p95_ms": round(r.p95_ms, 1),
         "unavailable": r.unavailable,
+        "intents": None if r.intents is None else {
+            "overall": score(r.intents.overall),
+            "by_language": {k: score(s) for k, s in r.intents.by_language.items()},
+            "by_intent": {k: score(s) for k, s in r.intents.by_intent.items()},
+            "confusions": [{"expected": a, "understood": b, "n": n} for a, b, n in r.intents.confusions],
+        },
     }

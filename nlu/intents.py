@@ -25,7 +25,14 @@ CONVERSATION_INTENTS: tuple[str, ...] = (
     COMPLAIN_ABOUT_HANDLING, OUT_OF_SCOPE,
 )
 
-INTENTS: tuple[str, ...] = REPORT_INTENTS + CONVERSATION_INTENTS
+EMERGENCY = "emergency"
+TALK_TO_PERSON = "talk_to_person"
+QUESTION_INTENTS: tuple[str, ...] = (
+    "ask_office_hours", "ask_contact", "ask_bulky_waste", "ask_recycling", "ask_certificates", "ask_fees",
+    "ask_privacy", "ask_how_to_report",
+)
+
+INTENTS: tuple[str, ...] = REPORT_INTENTS + CONVERSATION_INTENTS + (EMERGENCY, TALK_TO_PERSON) + QUESTION_INTENTS
 
 TICKET_REF = "ticket_ref"
 

@@ -95,3 +95,18 @@ def test_eval_says_so_when_rasa_is_not_reachable(rasa, tmp_path):
     result = CliRunner().invoke(nlu, ["--url", rasa.url, "--token", "wrong", "eval", str(path)])
 
     assert result.exit_code == 1 and "not ready" in result.output
+
+
+async def test_intent_lines_are_scored_apart_from_report_lines(tmp_path):
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"text": "a", "category": "pothole", "lang": "en"}\n'
+                    '{"text": "b", "intent": "ask_fees", "lang": "en"}\n'
+                    '{"text": "c", "intent": "emergency", "lang": "sl"}\n')
+    scripted = ScriptedNLU({"a": ["report_pothole"], "b": ["ask_fees"], "c": ["report_water_leak", "emergency"]})
+    result = report(await run(scripted, load_examples([path])))
+
+    assert result.overall.n == 1 and result.overall.top1 == 1.0
+    assert result.intents.by_language["en"].top1 == 1.0
+    assert (result.intents.by_language["sl"].top1, result.intents.by_language["sl"].top3) == (0.0, 1.0)
+    assert result.intents.confusions == [("emergency", "report_water_leak", 1)]
+    assert result.intents_below(0.85) == ["sl (intents): top-1 0.0% < 85.0%"]
