@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from bot.clock import SystemClock
 from bot.geo import make_geocoder
 from bot.i18n import Translator
+from bot.notices import register_notices
 from bot.outgoing import Renderers
 from bot.db import migrate
 from bot.db.engine import make_engine
@@ -47,6 +48,7 @@ class App:
     def renderers(self, translator: Translator | None = None) -> Renderers:
         """Every notification kind the outbox may hold, with the function that renders it."""
         renderers = Renderers()
+        register_notices(renderers, translator or self.translator(), self.helpline)
         return renderers
 
     def telegram(self, conversation: Conversation | None = None):
@@ -54,6 +56,8 @@ class App:
         from telegram.constants import ParseMode
         from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
 
+        from bot.notices import Notices
+        from handlers.ombudsman import OmbudsmanChat
         from handlers.residents import ResidentChannel
 
         s = self.settings
@@ -61,6 +65,7 @@ class App:
                        .base_file_url(s.telegram_api_base_url.replace("/bot", "/file/bot"))
                        .defaults(Defaults(parse_mode=ParseMode.HTML)).rate_limiter(AIORateLimiter())
                        .build())
+        OmbudsmanChat(Notices(self.translator(), self.helpline)).install(application)   # first: its chat may be private
         residents = ResidentChannel(conversation or self.conversation(), self.translator())
         residents.install(application)
         application.post_init = residents.publish_commands

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from core.ports import NLU, Geocoder, GeocodingUnavailable, Understanding
 from core.routing import inside_boundary
+from core.review import MovedOn, NotYours, Review
 from core.services import Filed, Helpline, NotFound, Report
 from core.tickets import CATEGORIES, DomainError, Location, Photo, Status, Ticket, parse_ref
 
@@ -38,6 +39,7 @@ class Step(StrEnum):
     FORGET = "forget"
     INFO = "info"
     COMPLAINT = "complaint"
+    DISPUTE = "dispute"
 
 
 class Kind(StrEnum):
@@ -252,7 +254,30 @@ class Conversation:
                 return turn.send(T("ask_info_answer", ref=ticket.ref))
         elif kind == "status":
             return self._status(turn, parse_ref(ref))
+        elif kind in ("dispute", "fixed"):
+            return self._review_button(turn, kind, ref)
         turn.send(T("stale_button"))
+
+    def _review_button(self, turn: Turn, kind: str, value: str) -> None:
+        """The buttons under a "fixed" or "rejected" notice and the questionnaire: confirm, or say why not."""
+        ref, _, answer = value.partition(":")
+        review, fix_only = Review(self.helpline), kind == "fixed"
+        try:
+            if fix_only and answer == "yes":
+                return turn.send(T("fixed_thanks", ref=review.confirm_fixed(ref, turn.resident_id).ref))
+            ticket = review.disputable(ref, turn.resident_id, fix_only=fix_only)
+        except (MovedOn, NotFound):
+            return self._moved_on(turn, ref)
+        except NotYours:
+            return turn.send(T("review_not_yours", ref=ref))
+        turn.state["dispute"] = {"ref": ticket.ref, "fix_only": fix_only}
+        turn.go(Step.DISPUTE)
+        turn.send(T("ask_dispute_reason", ref=ticket.ref))
+
+    def _moved_on(self, turn: Turn, ref: str) -> None:
+        ticket = self._ticket_or_none(ref)
+        turn.send(T("review_moved_on", ref=ref, status=T(f"status_{ticket.status}")) if ticket
+                  else T("status_not_found", ref=ref, example=self._example_ref()))
 
     async def _press_menu(self, turn: Turn, value: str) -> None:
         {"report": self._begin_report, "mine": self._my_tickets, "help": self._help,
@@ -416,6 +441,27 @@ class Conversation:
 
     async def _on_forget(self, turn: Turn, inp: Input) -> None:
         self._prompt(turn)
+
+    async def _on_dispute(self, turn: Turn, inp: Input) -> None:
+        dispute = turn.state.get("dispute") or {}
+        if inp.kind is not Kind.TEXT or not inp.text.strip():
+            return self._prompt(turn)
+        review, ref = Review(self.helpline), dispute.get("ref", "")
+        turn.state.pop("dispute", None)
+        turn.go(Step.IDLE)
+        try:
+            act = review.not_fixed if dispute.get("fix_only") else review.dispute
+            outcome = act(ref, turn.resident_id, inp.text.strip())
+        except (MovedOn, NotFound):
+            return self._moved_on(turn, ref)
+        except NotYours:
+            return turn.send(T("review_not_yours", ref=ref))
+        ticket = outcome.ticket
+        if ticket.status is Status.REOPENED:
+            turn.send(T("reopened_by_you", ref=ticket.ref, due=ticket.resolve_due),
+                      *([T("sent_to_ombudsman", ref=ticket.ref)] if outcome.escalation else []))
+        else:
+            turn.send(T("sent_to_ombudsman", ref=ticket.ref))
 
     async def _on_info(self, turn: Turn, inp: Input) -> None:
         ref = turn.state.get("info_ref", "")
@@ -669,6 +715,8 @@ class Conversation:
             return turn.send(T("ask_info_answer", ref=turn.state.get("info_ref", "")))
         if step is Step.COMPLAINT:
             return self._complain(turn, turn.state.get("complaint", ""))
+        if step is Step.DISPUTE:
+            return turn.send(T("ask_dispute_reason", ref=(turn.state.get("dispute") or {}).get("ref", "")))
         self._menu(turn)
 
     def _ticket_or_none(self, ref: str) -> Ticket | None:

@@ -34,6 +34,14 @@ class Outcome:
     escalation: Escalation | None = None     # the escalation opened (resident side) or decided (ombudsman)
 
 
+@dataclass(frozen=True)
+class Case:
+    """What the ombudsman reviews: the escalation, the ticket with its history, and who reported it."""
+    escalation: Escalation
+    ticket: Ticket
+    reporter: str | None = None
+
+
 class Review:
     """The use cases that follow a fix, a rejection or an escalation."""
 
@@ -80,6 +88,14 @@ class Review:
             uow.commit()
             return Outcome(ticket, escalation)
 
+    def disputable(self, ref: str, resident_id: int, *, fix_only: bool = False) -> Ticket:
+        """The ticket, if this resident may still say "not fixed" (or dispute it); before asking why."""
+        with self.helpline.uow() as uow:
+            ticket = self._residents_ticket(uow, ref, resident_id)
+        if ticket.status not in ((Status.FIXED,) if fix_only else (Status.FIXED, Status.REJECTED, Status.CLOSED)):
+            raise MovedOn(f"{ticket.ref} is {ticket.status}; there is nothing to dispute")
+        return ticket
+
     def _residents_ticket(self, uow: UnitOfWork, ref: str, resident_id: int) -> Ticket:
         ticket = self.helpline._get(uow, ref)
         if resident_id != ticket.reporter_id and resident_id not in ticket.supporters:
@@ -107,11 +123,13 @@ class Review:
 
     # --- the ombudsman --------------------------------------------------------------------------------
 
-    def case(self, escalation_id: int) -> tuple[Escalation, Ticket]:
+    def case(self, escalation_id: int) -> Case:
         """An escalation and its ticket with the whole history, for the ombudsman."""
         with self.helpline.uow() as uow:
             escalation = _escalation(uow, escalation_id)
-            return escalation, self.helpline._get(uow, escalation.ticket_ref)
+            ticket = self.helpline._get(uow, escalation.ticket_ref)
+            reporter = uow.residents.get(ticket.reporter_id) if ticket.reporter_id is not None else None
+            return Case(escalation, ticket, reporter.name if reporter else None)
 
     def decide(self, escalation_id: int, decision: str, actor: Actor, *, note: str | None = None,
                days: int | None = None, department: str | None = None) -> Outcome:
