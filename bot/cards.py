@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.i18n import Translator
+from bot.i18n import MAX_ARGUMENT, Translator
 from bot.outgoing import MAX_CAPTION, MAX_TEXT, Outgoing, Renderers
 from core.desk import CARD, MOVE, REJECT, card_actions, is_urgent
 from core.dialogue import T, Text
@@ -54,14 +54,18 @@ class Cards:
         photo_id = ticket.photos[-1].file_id if ticket.photos and photo is not False else None
         buttons = self.keyboard(ticket, keyboard if here else NONE)
         limit = MAX_CAPTION if photo_id else MAX_TEXT
-        description = ticket.description
-        while True:
-            text = self._text(ticket, description, headline, here, names or {})
-            if len(text) <= limit or not description:
-                return Outgoing(text, buttons, photo_id)
-            excess = len(text) - limit
-            description = description[:max(0, len(description) - excess - 1)].rstrip() + "…" \
-                if len(description) > excess + 1 else ""
+        text = self._text(ticket, ticket.description, headline, here, names or {})
+        if len(text) <= limit:
+            return Outgoing(text, buttons, photo_id)
+        shortest, longest = 0, min(len(ticket.description), MAX_ARGUMENT)   # escaping makes the length uneven
+        while shortest < longest:
+            middle = (shortest + longest + 1) // 2
+            if len(self._text(ticket, _cut(ticket.description, middle), headline, here, names or {})) <= limit:
+                shortest = middle
+            else:
+                longest = middle - 1
+        return Outgoing(self._text(ticket, _cut(ticket.description, shortest), headline, here, names or {}),
+                        buttons, photo_id)
 
     # --- text -------------------------------------------------------------------------------------
 
@@ -142,10 +146,10 @@ class Cards:
             return _rows([(self.label(f"btn_reason_{r}"), data(REJECT, ref, r)) for r in reasons]
                          + [self._back(ref)], 2)
         if which == BODIES:
-            return _rows([(self.name(body.names), data(REFER, ref, key))
+            return _rows([(self.name(body.names, short=True), data(REFER, ref, key))
                           for key, body in profile.outside_bodies.items()] + [self._back(ref)], 1)
         if which == DEPARTMENTS:
-            return _rows([(self.department_name(key), data(MOVE, ref, key))
+            return _rows([(self.department_name(key, short=True), data(MOVE, ref, key))
                           for key in profile.departments if key != ticket.department] + [self._back(ref)], 1)
         if which == ACTIONS:
             return _rows([(self.label(f"btn_desk_{action}"), data(action, ref)) for action in card_actions(ticket)], 2)
@@ -157,13 +161,14 @@ class Cards:
     def label(self, key: str) -> str:
         return self.translator.label(T(key), self.lang)
 
-    def name(self, names: dict[str, str]) -> str:
+    def name(self, names: dict[str, str], short: bool = False) -> str:
+        """A profile's name in the department's language; `short` for a button."""
         text = names.get(self.lang) or names.get("en") or next(iter(names.values()), "?")
-        return text if len(text) <= LABEL_LIMIT else text[:LABEL_LIMIT - 1] + "…"
+        return text if not short or len(text) <= LABEL_LIMIT else text[:LABEL_LIMIT - 1] + "…"
 
-    def department_name(self, key: str | None) -> str:
+    def department_name(self, key: str | None, short: bool = False) -> str:
         department = self.helpline.profile.departments.get(key or "")
-        return self.name(department.names) if department else (key or "?")
+        return self.name(department.names, short) if department else (key or "?")
 
     # --- the outbox -------------------------------------------------------------------------------
 
@@ -184,6 +189,10 @@ def register_department_cards(renderers: Renderers, helpline: Helpline, translat
     for kind in CARD_KINDS:
         renderers.register(kind, cards.for_notification)
     return cards
+
+
+def _cut(words: str, length: int) -> str:
+    return words[:length].rstrip() + "…" if length else ""
 
 
 def _rows(buttons: list[tuple[str, str]], per_row: int) -> tuple[tuple[tuple[str, str], ...], ...]:

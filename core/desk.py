@@ -19,6 +19,7 @@ TARGETS = {ACK: Status.ACKNOWLEDGED, WORK: Status.IN_PROGRESS, INFO: Status.NEED
            REJECT: Status.REJECTED}
 PLAN_AHEAD_DAYS = 366          # a planned date further out than this is surely a typing mistake
 MAX_PROMPTS = 50               # questions kept waiting per group; the oldest are forgotten first
+PROMPTS = "desk_prompts"       # where they live in the group's conversation state
 
 
 def card_actions(ticket: Ticket) -> list[str]:
@@ -46,6 +47,10 @@ def queue(helpline: Helpline, department: str) -> list[Ticket]:
     found = helpline.tickets(status=OPEN_STATUSES, department=department, limit=500)
     far = datetime.max.replace(tzinfo=ZoneInfo("UTC"))
     return sorted(found, key=lambda t: (not is_urgent(helpline, t), t.resolve_due or far, -t.priority, t.ref))
+
+
+def is_admin(helpline: Helpline, telegram_id: int) -> bool:
+    return any(m.telegram_id == telegram_id and m.role == "admin" for m in helpline.staff())
 
 
 def is_overdue(ticket: Ticket, now: datetime) -> bool:
@@ -106,11 +111,11 @@ class Prompt:
 def remember_prompt(helpline: Helpline, chat_id: int, message_id: int, prompt: Prompt) -> None:
     with helpline.uow() as uow:
         state = uow.conversations.load(chat_id) or {}
-        prompts = dict(state.get("prompts", {}))
+        prompts = dict(state.get(PROMPTS, {}))
         prompts[str(message_id)] = asdict(prompt)
         for old in sorted(prompts, key=int)[:-MAX_PROMPTS]:
             del prompts[old]
-        uow.conversations.store(chat_id, {**state, "prompts": prompts})
+        uow.conversations.store(chat_id, {**state, PROMPTS: prompts})
         uow.commit()
 
 
@@ -118,16 +123,16 @@ def take_prompt(helpline: Helpline, chat_id: int, message_id: int) -> Prompt | N
     """The question asked in that message, forgotten once taken (None if there is none)."""
     with helpline.uow() as uow:
         state = uow.conversations.load(chat_id) or {}
-        prompts = dict(state.get("prompts", {}))
+        prompts = dict(state.get(PROMPTS, {}))
         found = prompts.pop(str(message_id), None)
         if found is None:
             return None
-        uow.conversations.store(chat_id, {**state, "prompts": prompts})
+        uow.conversations.store(chat_id, {**state, PROMPTS: prompts})
         uow.commit()
     return Prompt(**found)
 
 
 def peek_prompt(helpline: Helpline, chat_id: int, message_id: int) -> Prompt | None:
     state = helpline.load_conversation(chat_id) or {}
-    found = state.get("prompts", {}).get(str(message_id))
+    found = state.get(PROMPTS, {}).get(str(message_id))
     return Prompt(**found) if found else None

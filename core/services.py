@@ -337,6 +337,18 @@ class Helpline:
             uow.chats.set(key, chat_id)
             uow.commit()
 
+    def unbind_chat(self, key: str) -> bool:
+        """Forget a chat set with the CLI (the profile's chat_id, if any, applies again)."""
+        with self.uow() as uow:
+            removed = uow.chats.remove(key)
+            uow.commit()
+        return removed
+
+    def bound_chats(self) -> dict[str, int]:
+        """The chats set with the CLI (they win over the profile's chat ids)."""
+        with self.uow() as uow:
+            return uow.chats.all()
+
     def department_of_chat(self, chat_id: int) -> str | None:
         """The department whose group this chat is, if any."""
         for key in self.profile.departments:

@@ -53,7 +53,7 @@ class BotApi:
         self.methods = {name.replace("_", ""): getattr(self, name) for name in (
             "get_me", "get_updates", "delete_webhook", "set_webhook", "get_webhook_info", "set_my_commands",
             "get_my_commands", "delete_my_commands", "send_message", "edit_message_text",
-            "edit_message_reply_markup", "answer_callback_query", "send_photo", "send_location", "get_file",
+            "edit_message_caption", "edit_message_reply_markup", "answer_callback_query", "send_photo", "send_location", "get_file",
             "delete_message", "send_chat_action")}
 
     async def call(self, token: str, method: str, params: dict) -> tuple[int, dict | bytes]:
@@ -310,6 +310,16 @@ class BotApi:
         if message.kind != "text":
             raise bad_request("there is no text in the message to edit")
         return self._edit(chat, message, text=plain, source=source, parse_mode=mode, entities=entities,
+                          reply_markup=markup)
+
+    def edit_message_caption(self, params: dict) -> dict:
+        chat, message = self._editable(params)
+        source, mode = text(params, "caption"), params.get("parse_mode")
+        plain, entities = caption(source, mode, strict=self.state.strict_html)
+        markup = parse_reply_markup(params.get("reply_markup"), inline_only=True)
+        if message.kind == "text":
+            raise bad_request("there is no caption in the message to edit")
+        return self._edit(chat, message, text=plain, source=source or None, parse_mode=mode, entities=entities,
                           reply_markup=markup)
 
     def edit_message_reply_markup(self, params: dict) -> dict:

@@ -26,9 +26,20 @@ def parse_reply_markup(raw: object, *, inline_only: bool = False) -> dict | None
         raise bad("inline keyboard expected")
     if "keyboard" in markup:
         return _reply_keyboard(markup)
-    if markup.get("remove_keyboard") is True or markup.get("force_reply") is True:
+    if markup.get("force_reply") is True:
+        return _force_reply(markup)
+    if markup.get("remove_keyboard") is True:
         return _without_none(markup)
     raise bad("can't parse reply keyboard markup JSON object")
+
+
+def _force_reply(markup: dict) -> dict:
+    placeholder = markup.get("input_field_placeholder")
+    if placeholder is not None and not (isinstance(placeholder, str) and 1 <= len(placeholder) <= 64):
+        raise bad("input field placeholder must be 1-64 characters long")
+    if not isinstance(markup.get("selective", False), bool):
+        raise bad('field "selective" must be of type Boolean')
+    return _without_none(markup)
 
 
 def _load(raw: object) -> dict:

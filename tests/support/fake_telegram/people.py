@@ -44,9 +44,12 @@ class People:
             raise KeyError(f"register the group first with tg.group({chat_id}, ...)")
         return self.state.chats[chat_id]
 
-    def _message(self, person: Person, chat: Chat | int | None, content: dict) -> dict:
+    def _message(self, person: Person, chat: Chat | int | None, content: dict,
+                 reply_to: SentMessage | None = None) -> dict:
         sender = self._person(person)
         where = self._chat(sender, chat)
+        if reply_to is not None:
+            content = {**content, "reply_to_message": self._replied(where, reply_to)}
         if where.user:
             sender.started = True
         message = {"message_id": where.new_message_id(), "from": sender.as_json(), "chat": where.as_json(),
@@ -54,8 +57,16 @@ class People:
         where.messages[message["message_id"]] = message
         return self.state.add_update({"message": message})
 
-    async def send_text(self, person: Person, text: str, *, chat: Chat | int | None = None) -> dict:
-        return self._message(person, chat, {"text": text})
+    def _replied(self, where: Chat, message: SentMessage) -> dict:
+        """The replied-to message as Telegram nests it (one level deep); it must be in the same chat."""
+        if message.chat_id != where.id or message.deleted:
+            raise AssertionError(f"message {message.message_id} is not in chat {where.id} to reply to")
+        return message.as_json(where, self.state.bot)
+
+    async def send_text(self, person: Person, text: str, *, chat: Chat | int | None = None,
+                        reply_to: SentMessage | None = None) -> dict:
+        """A text message; `reply_to` makes it a reply to one of the bot's messages (e.g. a ForceReply prompt)."""
+        return self._message(person, chat, {"text": text}, reply_to)
 
     async def send_command(self, person: Person, command_line: str, *, chat: Chat | int | None = None) -> dict:
         """E.g. "/start deep-link-args": the text with a bot_command entity on its first word."""
@@ -83,11 +94,16 @@ class People:
 
     async def press(self, person: Person, message: SentMessage, callback_data: str) -> str:
         """The person taps the inline button carrying callback_data; returns the callback query id."""
-        sender = self._person(person)
         if message.deleted or "inline_keyboard" not in (message.reply_markup or {}):
             raise AssertionError(f"message {message.message_id} has no inline keyboard to press: {message.text!r}")
         if callback_data not in [data for _, data in buttons(message.reply_markup)]:
             raise AssertionError(f"no button with callback_data {callback_data!r} on {buttons(message.reply_markup)}")
+        return await self.forge_press(person, message, callback_data)
+
+    async def forge_press(self, person: Person, message: SentMessage, callback_data: str) -> str:
+        """A modified client sends a callback query with data of its choosing for a message with an inline
+        keyboard; the bot must not trust it. Returns the callback query id."""
+        sender = self._person(person)
         chat = self.state.chats[message.chat_id]
         query = CallbackQuery(f"{next(self.state.query_numbers)}{sender.id}", sender.id, chat.id,
                               message.message_id, callback_data, self.state.now())
