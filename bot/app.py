@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 from bot.clock import SystemClock
 from bot.geo import make_geocoder
+from bot.cards import register_department_cards
 from bot.i18n import Translator
 from bot.notices import register_notices
 from bot.outgoing import Renderers
@@ -48,6 +49,7 @@ class App:
     def renderers(self, translator: Translator | None = None) -> Renderers:
         """Every notification kind the outbox may hold, with the function that renders it."""
         renderers = Renderers()
+        register_department_cards(renderers, self.helpline, translator or self.translator())
         register_notices(renderers, translator or self.translator(), self.helpline)
         return renderers
 
@@ -68,6 +70,8 @@ class App:
         OmbudsmanChat(Notices(self.translator(), self.helpline)).install(application)   # first: its chat may be private
         residents = ResidentChannel(conversation or self.conversation(), self.translator())
         residents.install(application)
+        from handlers.departments import DepartmentChannel
+        DepartmentChannel.build(self.helpline, self.translator()).install(application)
         application.post_init = residents.publish_commands
         return application
 
