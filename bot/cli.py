@@ -260,6 +260,47 @@ def staff_remove(telegram_id, role, department) -> None:
     click.echo(f"removed {removed} entr{'y' if removed == 1 else 'ies'} for {telegram_id}")
 
 
+# --- group chats ---------------------------------------------------------------------------------
+
+@cli.group()
+def chats() -> None:
+    """Which Telegram group is each department's, the ombudsman's and the operators'."""
+
+
+@chats.command("set", context_settings={"ignore_unknown_options": True})   # group ids are negative
+@click.argument("key")
+@click.argument("chat_id", type=int)
+@fail_cleanly
+def chats_set(key, chat_id) -> None:
+    """Bind KEY (department:<key>, ombudsman or operators) to the group CHAT_ID (a negative number)."""
+    app = build_app()
+    app.helpline.bind_chat(key, chat_id)
+    click.echo(f"{key} is now chat {chat_id}")
+
+
+@chats.command("list")
+@fail_cleanly
+def chats_list() -> None:
+    app = build_app()
+    bound = app.helpline.bound_chats()
+    keys = [f"department:{d}" for d in app.profile.departments] + ["ombudsman", "operators"]
+    rows = [[key, app.helpline.chat_of(key) or "-", "set" if key in bound else
+             ("profile" if app.helpline.chat_of(key) else "not bound")] for key in keys + sorted(set(bound) - set(keys))]
+    click.echo(tabulate(rows, headers=["chat", "chat id", "from"]))
+
+
+@chats.command("remove")
+@click.argument("key")
+@fail_cleanly
+def chats_remove(key) -> None:
+    """Forget the chat set for KEY (the profile's chat_id, if any, applies again)."""
+    app = build_app()
+    if not app.helpline.unbind_chat(key):
+        raise click.ClickException(f"no chat was set for {key}")
+    click.echo(f"{key} is no longer bound" + (f"; the profile's chat {app.helpline.chat_of(key)} applies"
+                                              if app.helpline.chat_of(key) else ""))
+
+
 # --- escalations ---------------------------------------------------------------------------------
 
 @cli.group()
