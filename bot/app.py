@@ -9,6 +9,7 @@ from bot.geo import make_geocoder
 from bot.cards import register_department_cards
 from bot.i18n import Translator
 from bot.notices import register_notices
+from handlers.operator_cards import register_handovers
 from bot.outgoing import Renderers
 from bot.db import migrate
 from bot.db.engine import make_engine
@@ -18,6 +19,7 @@ from bot.settings import Settings
 from core.dialogue import Conversation
 from core.ports import NLU, Clock, Geocoder
 from core.profile import Profile
+from core.handover import Handovers
 from core.services import Helpline, Policy
 from nlu.client import NoNLU, RasaNLU
 from nlu.langid import detect_language
@@ -51,6 +53,7 @@ class App:
         renderers = Renderers()
         register_department_cards(renderers, self.helpline, translator or self.translator())
         register_notices(renderers, translator or self.translator(), self.helpline)
+        register_handovers(renderers, translator or self.translator(), self.profile)
         return renderers
 
     def telegram(self, conversation: Conversation | None = None):
@@ -60,6 +63,7 @@ class App:
 
         from bot.notices import Notices
         from handlers.ombudsman import OmbudsmanChat
+        from handlers.operators import OperatorDesk
         from handlers.residents import ResidentChannel
 
         s = self.settings
@@ -68,8 +72,11 @@ class App:
                        .defaults(Defaults(parse_mode=ParseMode.HTML)).rate_limiter(AIORateLimiter())
                        .build())
         OmbudsmanChat(Notices(self.translator(), self.helpline)).install(application)   # first: its chat may be private
-        residents = ResidentChannel(conversation or self.conversation(), self.translator())
+        desk = OperatorDesk(Handovers(self.helpline), self.renderers(), self.translator())
+        residents = ResidentChannel(conversation or self.conversation(), self.translator(),
+                                    after_reply=desk.after_resident)
         residents.install(application)
+        desk.install(application)
         from handlers.departments import DepartmentChannel
         DepartmentChannel.build(self.helpline, self.translator()).install(application)
         application.post_init = residents.publish_commands

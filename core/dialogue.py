@@ -10,9 +10,11 @@ that has passed is recognised and answered, never acted on. Actions prefixed `g:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from enum import StrEnum
 from typing import Any, Callable
 
+from core.handover import Handovers
 from core.ports import NLU, Geocoder, GeocodingUnavailable, Understanding
 from core.routing import inside_boundary
 from core.review import MovedOn, NotYours, Review
@@ -39,6 +41,7 @@ class Step(StrEnum):
     FORGET = "forget"
     INFO = "info"
     COMPLAINT = "complaint"
+    HANDOVER = "handover"                # talking to a person: what the resident sends is relayed to operators
     DISPUTE = "dispute"
 
 
@@ -167,7 +170,7 @@ class Conversation:
             return await self._command(turn, inp.text.lower(), inp.args)
         if inp.kind is Kind.BUTTON:
             return await self._button(turn, inp.text)
-        if inp.kind is Kind.TEXT and turn.step not in (Step.IDLE, Step.LANGUAGE) and inp.text.strip():
+        if inp.kind is Kind.TEXT and turn.step not in (Step.IDLE, Step.LANGUAGE, Step.HANDOVER) and inp.text.strip():
             understood = await self._understand(turn, inp.text)
             if understood.intent in ("cancel", "help") and understood.confidence >= SURE:
                 return await self._command(turn, understood.intent, "")
@@ -185,8 +188,12 @@ class Conversation:
     async def _command(self, turn: Turn, name: str, args: str) -> None:
         if name == "start":
             return self._start(turn)
+        if name == "cancel" and turn.step is Step.HANDOVER:
+            return self._leave_person(turn)
         if name == "cancel":
             return self._cancel(turn)
+        if name == "person":
+            return self._ask_for_person(turn)
         if name in ("report", "new"):
             return self._begin_report(turn)
         if name == "status":
@@ -254,6 +261,8 @@ class Conversation:
                 return turn.send(T("ask_info_answer", ref=ticket.ref))
         elif kind == "status":
             return self._status(turn, parse_ref(ref))
+        elif kind == "person":
+            return self._ask_for_person(turn)
         elif kind in ("dispute", "fixed"):
             return self._review_button(turn, kind, ref)
         turn.send(T("stale_button"))
@@ -373,6 +382,8 @@ class Conversation:
             return self._ask_language(turn)
         if intent == "check_status" and understood.confidence >= CONFIDENT:
             return self._my_tickets(turn)
+        if intent == "talk_to_person" and understood.confidence >= CONFIDENT:
+            return self._ask_for_person(turn)
         if intent == "complain_about_handling" and understood.confidence >= CONFIDENT:
             return self._complain(turn, inp.text)
         if intent in ("out_of_scope", "affirm", "deny") and understood.confidence >= CONFIDENT:
@@ -591,6 +602,8 @@ class Conversation:
                         language=turn.lang, photos=tuple(Photo(p) for p in d.get("photos", [])))
         done_state = {"step": str(Step.IDLE), "v": turn.state.get("v", 0) + 1, "lang": turn.lang, "draft": {}}
         filed = self.helpline.file_report(report, chat=(turn.sender.chat_id, done_state))
+        if d.get("handover"):
+            self.handovers.filed(d["handover"], filed.ticket.ref)
         turn.state.clear()
         turn.state.update(done_state)
         turn.send(self._filed_text(filed, turn.lang), remove_keyboard=True)
@@ -673,13 +686,58 @@ class Conversation:
         turn.send(T("my_data", name=data["name"] or "-", language=LANGUAGE_NAMES.get(data["language"] or "", "-"),
                     reports=data["reports"], following=data["following"], chat=turn.sender.chat_id))
 
+    # --- talking to a person (core/handover.py) --------------------------------------------------
+
+    @cached_property
+    def handovers(self) -> Handovers:
+        return Handovers(self.helpline)
+
+    def _ask_for_person(self, turn: Turn) -> None:
+        asked = self.handovers.request(turn.resident_id, turn.sender.chat_id, turn.lang)
+        turn.state["draft"] = {}
+        turn.go(Step.HANDOVER)
+        end = [[turn.button(T("btn_handover_end"), "handover:end")]]
+        if asked.already_open:
+            return turn.send(T("handover_prompt"), buttons=end)
+        if asked.on_duty:
+            return turn.send(T("handover_on_duty"), buttons=end)
+        turn.send(T("handover_closed", opens=asked.opens_at), buttons=end)
+
+    async def _on_handover(self, turn: Turn, inp: Input) -> None:
+        handover = self.handovers.open_for(turn.sender.chat_id)
+        if handover is None:                         # an operator ended it: carry on as usual
+            turn.go(Step.IDLE)
+            return await self._on_idle(turn, inp)
+        if handover.status == "awaiting_place":      # an operator turned it into a report: where is it?
+            turn.state["draft"] = self.handovers.take_for_report(handover)
+            turn.go(Step.PLACE)
+            return await self._on_place(turn, inp)
+        if inp.kind is Kind.PHOTO and inp.photo:
+            return self.handovers.relay(handover, inp.text, photo=inp.photo.file_id)
+        if inp.kind is Kind.LOCATION and inp.lat is not None:
+            return self.handovers.relay(handover, inp.place_name or "", lat=inp.lat, lon=inp.lon)
+        if inp.kind is Kind.TEXT and inp.text.strip():
+            return self.handovers.relay(handover, inp.text.strip())
+        self._prompt(turn)
+
+    async def _press_handover(self, turn: Turn, _value: str) -> None:
+        self._leave_person(turn)
+
+    def _leave_person(self, turn: Turn) -> None:
+        if handover := self.handovers.open_for(turn.sender.chat_id):
+            self.handovers.leave(handover)
+        turn.go(Step.IDLE)
+        turn.send(T("handover_left"))
+        self._menu(turn)
+
     # --- prompts ----------------------------------------------------------------------------------
 
     def _menu(self, turn: Turn) -> None:
         turn.send(T("menu"), buttons=[[turn.button(T("btn_report"), "menu:report")],
                                       [turn.button(T("btn_my_tickets"), "menu:mine"),
                                        turn.button(T("btn_help"), "menu:help")],
-                                      [turn.button(T("btn_language"), "menu:language")]])
+                                      [turn.button(T("btn_language"), "menu:language"),
+                                       Button(T("btn_person"), "g:person")]])
 
     def _help(self, turn: Turn) -> None:
         turn.send(T("help", example=self._example_ref()))
@@ -715,6 +773,8 @@ class Conversation:
             return turn.send(T("ask_info_answer", ref=turn.state.get("info_ref", "")))
         if step is Step.COMPLAINT:
             return self._complain(turn, turn.state.get("complaint", ""))
+        if step is Step.HANDOVER:
+            return turn.send(T("handover_prompt"), buttons=[[turn.button(T("btn_handover_end"), "handover:end")]])
         if step is Step.DISPUTE:
             return turn.send(T("ask_dispute_reason", ref=(turn.state.get("dispute") or {}).get("ref", "")))
         self._menu(turn)

@@ -22,14 +22,16 @@ log = logging.getLogger(__name__)
 PRIVATE = filters.ChatType.PRIVATE
 MAX_TEXT = 4096
 RESIDENT_BUTTON = r"^(\d+|g):"   # the conversation's buttons; d: o: op: belong to departments, ombudsman, operators
-COMMANDS = ("report", "status", "mytickets", "follow", "complain", "language", "help", "cancel", "mydata", "forget")
+COMMANDS = ("report", "status", "mytickets", "follow", "complain", "person", "language", "help", "cancel", "mydata",
+            "forget")
 
 
 class ResidentChannel:
     """The Telegram side of the resident conversation."""
 
-    def __init__(self, conversation: Conversation, translator: Translator) -> None:
+    def __init__(self, conversation: Conversation, translator: Translator, after_reply=None) -> None:
         self.conversation = conversation
+        self.after_reply = after_reply      # async (bot) -> None: e.g. relay what a handover queued at once
         self.translator = translator
         self.helpline = conversation.helpline
 
@@ -110,6 +112,8 @@ class ResidentChannel:
                                                    parse_mode=ParseMode.HTML,
                                                    reply_markup=self.markup(reply, lang),
                                                    disable_web_page_preview=True)
+        if self.after_reply:
+            await self.after_reply(update.get_bot())
 
     def render(self, reply: Reply, lang: str) -> str:
         text = "\n\n".join(self.translator.text(part, lang) for part in reply.parts)
