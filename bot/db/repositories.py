@@ -156,6 +156,10 @@ class SqlOutboxRepository:
         self.session.flush()
         return [_notification(row) for row in rows]
 
+    def get(self, notification_id: int) -> Notification | None:
+        row = self.session.get(OutboxRow, notification_id)
+        return _notification(row) if row else None
+
     def already(self, chat_id: int, kind: str, since: datetime) -> bool:
         """Whether a notification of this kind to this chat was written at or after `since`."""
         query = (select(OutboxRow.id).where(OutboxRow.chat_id == chat_id, OutboxRow.kind == kind,
