@@ -8,6 +8,7 @@ from bot.clock import SystemClock
 from bot.geo import make_geocoder
 from bot.cards import register_department_cards
 from bot.i18n import Translator
+from bot.knowledge import load_emergency_words
 from bot.notices import register_notices
 from handlers.operator_cards import register_handovers
 from bot.outgoing import Renderers
@@ -46,7 +47,7 @@ class App:
 
     def conversation(self, nlu: NLU | None = None, geocoder: Geocoder | None = None) -> Conversation:
         return Conversation(self.helpline, nlu or self.nlu(), geocoder or make_geocoder(self.settings, self.profile),
-                            detect_language)
+                            detect_language, load_emergency_words(self.settings.data_dir / "emergency" / "keywords.yml"))
 
     def renderers(self, translator: Translator | None = None) -> Renderers:
         """Every notification kind the outbox may hold, with the function that renders it."""

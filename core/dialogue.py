@@ -15,6 +15,8 @@ from enum import StrEnum
 from typing import Any, Callable
 
 from core.handover import Handovers
+from core.answers import EMERGENCY, Answer, answer, topic_of
+from core.emergency import NO_WORDS, EmergencyWords
 from core.ports import NLU, Geocoder, GeocodingUnavailable, Understanding
 from core.routing import inside_boundary
 from core.review import MovedOn, NotYours, Review
@@ -24,6 +26,7 @@ from core.tickets import CATEGORIES, DomainError, Location, Photo, Status, Ticke
 LANGUAGES = ("el", "sl", "he", "en")
 LANGUAGE_NAMES = {"el": "Ελληνικά", "sl": "Slovenščina", "he": "עברית", "en": "English"}
 CONFIDENT = 0.55
+EMERGENCY_SERVICES = ("emergency", "ambulance", "fire", "police")
 SURE = 0.8          # how sure the NLU must be to take "cancel" or "help" out of the middle of a report
 
 
@@ -43,6 +46,10 @@ class Step(StrEnum):
     COMPLAINT = "complaint"
     HANDOVER = "handover"                # talking to a person: what the resident sends is relayed to operators
     DISPUTE = "dispute"
+
+
+# Steps where a question is answered on the side, keeping the report's draft (elsewhere free text is content).
+ASIDE_STEPS = (Step.CATEGORY, Step.PLACE, Step.DUPLICATES, Step.PHOTO, Step.SUMMARY)
 
 
 class Kind(StrEnum):
@@ -134,8 +141,9 @@ class Conversation:
     """The resident side of the helpline."""
 
     def __init__(self, helpline: Helpline, nlu: NLU, geocoder: Geocoder,
-                 detect_language: Callable[[str], str | None]) -> None:
+                 detect_language: Callable[[str], str | None], emergency_words: EmergencyWords = NO_WORDS) -> None:
         self.helpline = helpline
+        self.emergency_words = emergency_words
         self.profile = helpline.profile
         self.nlu = nlu
         self.geocoder = geocoder
@@ -170,10 +178,15 @@ class Conversation:
             return await self._command(turn, inp.text.lower(), inp.args)
         if inp.kind is Kind.BUTTON:
             return await self._button(turn, inp.text)
+        if inp.kind is Kind.TEXT and inp.text.strip() and await self._emergency(turn, inp.text):
+            return
         if inp.kind is Kind.TEXT and turn.step not in (Step.IDLE, Step.LANGUAGE, Step.HANDOVER) and inp.text.strip():
             understood = await self._understand(turn, inp.text)
             if understood.intent in ("cancel", "help") and understood.confidence >= SURE:
                 return await self._command(turn, understood.intent, "")
+            if topic_of(understood.intent) and understood.confidence >= SURE and turn.step in ASIDE_STEPS:
+                self._answer_question(turn, understood.intent)
+                return self._prompt(turn)
         handler = getattr(self, f"_on_{turn.step}")
         await handler(turn, inp)
 
@@ -386,6 +399,11 @@ class Conversation:
             return self._ask_for_person(turn)
         if intent == "complain_about_handling" and understood.confidence >= CONFIDENT:
             return self._complain(turn, inp.text)
+        if topic_of(intent) and understood.confidence >= CONFIDENT:
+            return self._answer_question(turn, intent)
+        if intent == "out_of_scope" and understood.confidence >= CONFIDENT or _is_question(inp.text) and not (
+                intent.startswith("report_") and understood.confidence >= CONFIDENT):
+            return self._offer_person(turn)
         if intent in ("out_of_scope", "affirm", "deny") and understood.confidence >= CONFIDENT:
             turn.send(T("not_understood"))
             return self._menu(turn)
@@ -491,6 +509,73 @@ class Conversation:
         turn.state.pop("info_ref", None)
         turn.go(Step.IDLE)
         self._menu(turn)
+
+    # --- emergencies and questions (core/emergency.py, core/answers.py) ------------------------
+
+    async def _emergency(self, turn: Turn, text: str) -> bool:
+        """Danger first: the emergency numbers at once (by keyword, or by the NLU), then the usual flow."""
+        if not await self._in_danger(turn, text):
+            return False
+        numbers = [T("emergency_number_line", service=T(f"emergency_service_{key}") if key in EMERGENCY_SERVICES
+                     else key, number=number) for key, number in self.profile.emergency_numbers.items()]
+        if turn.step in (Step.IDLE, Step.LANGUAGE):
+            turn.state["emergency_text"] = text.strip()
+            turn.go(Step.IDLE)
+            turn.send(T("emergency_call_now"), *numbers, T("emergency_offer_report"),
+                      buttons=[[turn.button(T("btn_emergency_report"), "emergency:report")]])
+            return True
+        turn.send(T("emergency_call_now"), *numbers)
+        if turn.step is Step.HANDOVER:
+            return False                        # and the message still goes to the operators
+        self._prompt(turn)
+        return True
+
+    async def _in_danger(self, turn: Turn, text: str) -> bool:
+        if self.emergency_words.match(text):
+            return True
+        if turn.step is Step.HANDOVER:          # a person is reading already; no NLU there
+            return False
+        understood = await self._understand(turn, text)
+        return understood.intent == EMERGENCY and understood.confidence >= CONFIDENT
+
+    async def _press_emergency(self, turn: Turn, _value: str) -> None:
+        text = turn.state.pop("emergency_text", "")
+        self._begin_report(turn, prompt=not text)
+        if text:
+            await self._describe(turn, text, await self._understand(turn, text))
+
+    def _answer_question(self, turn: Turn, intent: str) -> None:
+        found = answer(self.profile.knowledge, intent, self.profile.calendar, self.helpline.clock.now())
+        if found is None:
+            return self._offer_person(turn)
+        person = Button(T("btn_person"), "g:person")
+        rows = [[person]]
+        if found.topic == "bulky_waste" and turn.step is Step.IDLE:
+            rows.insert(0, [turn.button(T("btn_book_collection"), "cat:bulky_waste")])
+        turn.send(*self._answer_parts(found, turn.lang), buttons=rows)
+
+    def _answer_parts(self, found: Answer, lang: str) -> list[Text]:
+        office, names = found.office, self.profile.departments[found.department].names
+        department = _pick(names, lang)
+        parts = []
+        if found.text:
+            parts.append(T("answer_topic", answer=_pick(found.text, lang), department=department))
+        if found.topic == "office_hours":
+            parts.append(T("answer_office_hours", department=department))
+            parts += [T("answer_hours_line", days=_days(h.days), opens=f"{h.opens:%H:%M}", closes=f"{h.closes:%H:%M}")
+                      for h in office.hours]
+            now = found.now
+            parts.append(T("answer_open_now", closes=f"{now.closes:%H:%M}") if now.open else
+                         T("answer_closed_now", opens=now.opens) if now.opens else T("answer_closed_now_unknown"))
+        if office:
+            parts.append(T("answer_contact", department=department, address=_pick(office.address, lang),
+                           phone=office.phone or "-", email=office.email or "-"))
+        return parts
+
+    def _offer_person(self, turn: Turn) -> None:
+        """A question the helpline cannot answer: a person can, or it may be a problem to report after all."""
+        turn.send(T("answer_unknown"), buttons=[[Button(T("btn_person"), "g:person")],
+                                               [turn.button(T("btn_report"), "menu:report")]])
 
     # --- the report flow --------------------------------------------------------------------------
 
@@ -790,6 +875,16 @@ class Conversation:
 
     def _example_ref(self) -> str:
         return f"{self.profile.ref_prefix}-{self.helpline.clock.now().year}-00042"
+
+
+def _is_question(text: str) -> bool:
+    return text.rstrip().endswith(("?", ";", "\u037e", "\u061f"))
+
+
+def _days(days: tuple[int, ...]) -> Text:
+    if len(days) == 1:
+        return T(f"weekday_{days[0]}")
+    return T("days_range", first=T(f"weekday_{days[0]}"), last=T(f"weekday_{days[-1]}"))
 
 
 def _pick(names: dict[str, str], lang: str) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from bot.console import Console
 from bot.geo import GeopyPlaces, OfflineGazetteer
 from bot.i18n import Translator
+from bot.knowledge import load_emergency_words
 from bot.profiles import load_profile
 from core.dialogue import Conversation, Sender
 from core.services import Helpline
@@ -66,5 +67,6 @@ def build_stack(uow_factory, slug: str = "kozani", nlu=None, clock: FixedClock |
     clock = clock or FixedClock(T0)
     helpline = Helpline(uow_factory, profile, clock)
     geocoder = GeopyPlaces(OfflineGazetteer(profile.gazetteer.streets), profile, to_thread=same_thread)
-    conversation = Conversation(helpline, nlu or NoNLU(), geocoder, detect_language)
+    conversation = Conversation(helpline, nlu or NoNLU(), geocoder, detect_language,
+                                load_emergency_words(ROOT / "data" / "emergency" / "keywords.yml"))
     return Stack(helpline, conversation, Translator(LOCALES, profile.calendar.timezone), clock)
