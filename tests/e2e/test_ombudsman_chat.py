@@ -127,7 +127,7 @@ async def test_an_outsider_pressing_the_advocates_buttons_gets_an_alert_and_noth
             assert answer["show_alert"] and answer["text"] == maria.expected("o_not_allowed", "el")
             tg.answers.clear()
 
-        forged = forge_press(tg, STRANGER, card, f"o:reassign:{app.helpline.escalations()[0].id}:green")
+        forged = await tg.forge_press(STRANGER, card, f"o:reassign:{app.helpline.escalations()[0].id}:green")
         await tg.wait_for(lambda t: any(a["callback_query_id"] == forged for a in t.answers))
         assert app.helpline.ticket(ref).department == "technical"
         assert app.helpline.escalations()[0].decision is None
@@ -151,16 +151,3 @@ async def test_uphold_with_a_note_tells_the_resident(tg, migrated_url):
 
         await tg.wait_for(lambda t: not tg.buttons(card))          # decided: the card lost its buttons
 
-
-def forge_press(tg, person_id, message, data):
-    """A callback query with data no button carries (a modified client): what Telegram would still deliver."""
-    from tests.support.fake_telegram.model import CallbackQuery
-    chat = tg.state.chats[message.chat_id]
-    sender = tg.state.users[person_id]
-    query = CallbackQuery(f"{next(tg.state.query_numbers)}{person_id}", person_id, chat.id, message.message_id,
-                          data, tg.state.now())
-    tg.state.queries[query.id] = query
-    tg.state.add_update({"callback_query": {
-        "id": query.id, "from": sender.as_json(), "message": message.as_json(chat, tg.state.bot),
-        "chat_instance": str(abs(chat.id) * 7919 + tg.state.bot["id"]), "data": data}})
-    return query.id
