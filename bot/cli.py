@@ -301,6 +301,44 @@ def chats_remove(key) -> None:
                                               if app.helpline.chat_of(key) else ""))
 
 
+# --- outbox --------------------------------------------------------------------------------------
+
+@cli.group()
+def outbox() -> None:
+    """Notifications waiting to be sent, and those Telegram would not take."""
+
+
+@outbox.command("failed")
+@click.option("--limit", default=50, show_default=True)
+@fail_cleanly
+def outbox_failed(limit: int) -> None:
+    """Notifications given up on, newest first, with Telegram's reason."""
+    app = build_app()
+    with app.helpline.uow() as uow:
+        counts, rows = uow.outbox.counts(), uow.outbox.failed(limit)
+    click.echo(f"{counts['pending']} waiting, {counts['sent']} sent, {counts['failed']} failed")
+    if rows:
+        tz = app.profile.calendar.timezone
+        click.echo(tabulate([[n.id, local(n.created_at, tz), n.kind, n.chat_id, n.ticket_ref or "-", n.attempts,
+                              _short(n.last_error, 60)] for n in rows],
+                            headers=["id", "written", "kind", "chat", "ticket", "tries", "why"]))
+
+
+@outbox.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "retry_all", is_flag=True, help="Every failed notification.")
+@fail_cleanly
+def outbox_retry(ids: tuple[int, ...], retry_all: bool) -> None:
+    """Send failed notifications (by id, or --all) again, e.g. after the resident unblocked the bot."""
+    if not ids and not retry_all:
+        raise click.UsageError("name the notifications to send again (ids from `helpline outbox failed`) or --all")
+    app = build_app()
+    with app.helpline.uow() as uow:
+        count = uow.outbox.retry(None if retry_all else list(ids))
+        uow.commit()
+    click.echo(f"{count} notification{'' if count == 1 else 's'} queued again")
+
+
 # --- escalations ---------------------------------------------------------------------------------
 
 @cli.group()
@@ -319,8 +357,44 @@ def escalations_list(open_only) -> None:
         click.echo("no escalations")
         return
     click.echo(tabulate([[e.ticket_ref, e.reason, e.level, local(e.opened_at, tz), local(e.deadline, tz),
-                          e.decision or "open"] for e in rows],
-                        headers=["ticket", "reason", "level", "opened", "deadline", "decision"]))
+                          f"#{e.id}", e.decision or "open"] for e in rows],
+                        headers=["ticket", "reason", "level", "opened", "deadline", "id", "decision"]))
+
+
+@escalations.command("show")
+@click.argument("escalation_id", type=int)
+@fail_cleanly
+def escalations_show(escalation_id) -> None:
+    """One escalation, its decision, and the ticket's whole history."""
+    from core.review import Review
+    app = build_app()
+    case = Review(app.helpline).case(escalation_id)
+    e, tz = case.escalation, app.profile.calendar.timezone
+    click.echo(f"escalation #{e.id}  {e.reason}  to the {e.level}  opened {local(e.opened_at, tz)}"
+               f"  deadline {local(e.deadline, tz)}")
+    click.echo(f"  decision     {e.decision or 'open'}" + (f" by {e.decided_by} on {local(e.decided_at, tz)}"
+                                                          if e.decision else ""))
+    click.echo(f"  note         {e.note or '-'}")
+    click.echo(render_ticket(case.ticket, tz))
+
+
+@escalations.command("decide")
+@click.argument("escalation_id", type=int)
+@click.argument("decision", type=click.Choice(["explain", "uphold", "reopen", "reassign"]))
+@click.option("--note", help="To the department (explain), the resident (uphold) or both (reopen).")
+@click.option("--days", type=int, help="Working days for the deadline (explain, reopen).")
+@click.option("--department", help="The department to reassign to.")
+@click.option("--by", default="cli", show_default=True, help="Who decides (for the record).")
+@fail_cleanly
+def escalations_decide(escalation_id, decision, note, days, department, by) -> None:
+    """Decide on an escalation as an administrator, as the ombudsman does in their chat."""
+    from core.review import Review
+    app = build_app()
+    outcome = Review(app.helpline).decide(escalation_id, decision, Actor(Role.ADMIN, by), note=note, days=days,
+                                          department=department)
+    t = outcome.ticket
+    click.echo(f"escalation #{escalation_id}: {decision}; {t.ref} is {t.status} with {t.department}, "
+               f"resolve by {local(t.resolve_due, app.profile.calendar.timezone)}")
 
 
 def render_ticket(t: Ticket, tz: str) -> str:

@@ -198,3 +198,34 @@ def test_only_the_ombudsman_decides(stack, review):
     with pytest.raises(NotAllowed):
         stack.helpline.ombudsman_actor(700)
     assert stack.helpline.escalations()[0].decision is None
+
+
+# --- the CLI ---------------------------------------------------------------------------------------
+
+def helpline_cli(*args: str):
+    from click.testing import CliRunner
+    from bot.cli import cli
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_the_cli_shows_an_escalation_with_its_history_and_decides_it(stack, review, migrated_url, monkeypatch):
+    monkeypatch.setenv("HELPLINE_DATABASE_URL", migrated_url)
+    ref, escalation = disputed(stack, review)
+
+    listed = helpline_cli("escalations", "list")
+    assert listed.exit_code == 0, listed.output
+    assert f"#{escalation.id}" in listed.output and "disputed" in listed.output
+    shown = helpline_cli("escalations", "show", str(escalation.id))
+    assert shown.exit_code == 0, shown.output
+    assert ref in shown.output and "It is public" in shown.output and "Private road" in shown.output
+
+    decided = helpline_cli("escalations", "decide", str(escalation.id), "reopen", "--note", "Public road",
+                           "--days", "5", "--by", "advocate")
+    assert decided.exit_code == 0, decided.output
+    assert stack.helpline.ticket(ref).status is Status.REOPENED
+    assert stack.helpline.escalations()[0].decided_by == "advocate"
+
+    again = helpline_cli("escalations", "decide", str(escalation.id), "uphold", "--note", "No")
+    assert again.exit_code == 1 and "decided already" in again.stderr
+    missing = helpline_cli("escalations", "show", "9999")
+    assert missing.exit_code == 1 and "no escalation 9999" in missing.stderr
