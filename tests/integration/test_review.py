@@ -229,3 +229,46 @@ def test_the_cli_shows_an_escalation_with_its_history_and_decides_it(stack, revi
     assert again.exit_code == 1 and "decided already" in again.stderr
     missing = helpline_cli("escalations", "show", "9999")
     assert missing.exit_code == 1 and "no escalation 9999" in missing.stderr
+
+
+# --- what people read ------------------------------------------------------------------------------
+
+HOSTILE = "<b>bold</b> & <script>"
+
+
+@pytest.fixture
+def notices(stack):
+    from bot.notices import Notices
+    return Notices(stack.translator, stack.helpline)
+
+
+@pytest.mark.parametrize("lang", ["el", "sl", "he", "en"])
+def test_every_notice_renders_within_telegrams_limits_and_escapes_what_people_wrote(stack, review, notices, lang):
+    from bot.outgoing import Renderers
+    from core.ports import Notification
+    renderers = Renderers()
+    notices.register(renderers)
+    ref, escalation = disputed(stack, review)
+    for _ in range(15):                      # a long history: the card drops its oldest lines, not its head
+        stack.helpline.change_status(ref, Status.REOPENED, ADVOCATE, HOSTILE * 10)
+        stack.helpline.change_status(ref, Status.REJECTED, STAFF, HOSTILE * 10, reason="invalid")
+    kinds = {
+        "status_changed": [{"ref": ref, "status": s, "note": HOSTILE, "reason": "not_responsible",
+                            "referral": next(iter(stack.helpline.profile.outside_bodies))}
+                           for s in ("acknowledged", "in_progress", "needs_info", "fixed", "rejected", "closed",
+                                     "reopened", "new")],
+        "questionnaire": [{"ref": ref}],
+        "ombudsman_decision": [{"ref": ref, "decision": d, "note": HOSTILE, "due": stack.clock.now().isoformat()}
+                               for d in ("uphold", "reopen")],
+        "escalation_ombudsman": [{"ref": ref, "escalation": escalation.id, "reason": "disputed"}],
+        "explain_requested": [{"ref": ref, "escalation": escalation.id, "note": HOSTILE,
+                               "due": stack.clock.now().isoformat()}],
+    }
+    for kind, payloads in kinds.items():
+        for payload in payloads:
+            out = renderers.render(Notification(1, kind, payload, ref, lang))
+            assert ref in out.text and "<script>" not in out.text and len(out.text) <= 4096
+            if kind == "escalation_ombudsman":
+                assert len(out.text) > 3000 and "#" in out.text and [len(r) for r in out.buttons] == [2, 2]
+            elif payload.get("note"):
+                assert "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;script&gt;" in out.text
