@@ -96,6 +96,7 @@ class Scheduler:
         self.to_thread = to_thread
         self.running: Callable[[], bool] = lambda: True
         self._apscheduler: AsyncIOScheduler | None = None
+        self._delivering = asyncio.Lock()
 
     # --- the jobs ----------------------------------------------------------------------------------
 
@@ -103,7 +104,8 @@ class Scheduler:
         """Send what the outbox holds that is due."""
         if not self.running():
             return Round()
-        done = await self.deliverer.deliver_due()
+        async with self._delivering:
+            done = await self.deliverer.deliver_due()
         if done.claimed:
             log.info("outbox: %d sent, %d to retry, %d failed", done.sent, done.retrying, done.failed)
         return done
@@ -134,6 +136,7 @@ class Scheduler:
     def start(self) -> None:
         """Start the jobs in the running event loop."""
         scheduler = AsyncIOScheduler(timezone=self.zone)
+        logging.getLogger("apscheduler.scheduler").addFilter(_quiet_when_busy)
         common = {"max_instances": 1, "coalesce": True, "replace_existing": True}
         scheduler.add_job(self.deliver, "interval", seconds=self.delivery_interval_s, id="deliver",
                           misfire_grace_time=None, **common)
@@ -144,6 +147,13 @@ class Scheduler:
                           misfire_grace_time=6 * 3600, **common)
         scheduler.start()
         self._apscheduler = scheduler
+
+    async def stop(self) -> None:
+        """Stop after the delivery round in progress has recorded what it sent (else it would be sent again)."""
+        if self._apscheduler is not None and self._apscheduler.running:
+            self._apscheduler.pause()
+        async with self._delivering:
+            self.shutdown()
 
     def shutdown(self) -> None:
         if self._apscheduler is not None and self._apscheduler.running:
@@ -166,10 +176,16 @@ class Scheduler:
             self.start()
 
         async def post_shutdown(app) -> None:
-            self.shutdown()
+            await self.stop()
             if after:
                 await after(app)
 
         application.post_init, application.post_shutdown = post_init, post_shutdown
         self.running = lambda: application.running
         application.bot_data["scheduler"] = self
+
+
+def _quiet_when_busy(record: logging.LogRecord) -> bool:
+    """A delivery round that outlasts the interval (Telegram slow to answer) is normal: the next run is skipped
+    without a warning every few seconds."""
+    return "maximum number of running instances reached" not in record.getMessage()

@@ -264,3 +264,30 @@ async def test_two_deliverers_on_postgresql_share_the_work_without_double_sends(
     finally:
         for engine in engines:
             engine.dispose()
+
+
+# --- what an administrator sees -------------------------------------------------------------------
+
+async def test_failed_notifications_are_listed_for_the_administrator_and_can_be_sent_again(
+        tg, deliverer, uow_factory, migrated_url, monkeypatch):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+    monkeypatch.setenv("HELPLINE_DATABASE_URL", migrated_url)
+    monkeypatch.delenv("HELPLINE_CONFIG", raising=False)
+    tg.block(BORIS)
+    blocked = queue(uow_factory, BORIS, "Your report is fixed")
+    queue(uow_factory, ANNA, "Your report is fixed")
+    await deliverer.deliver_due()
+
+    listed = CliRunner().invoke(cli, ["outbox", "failed"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.splitlines()[0] == "0 waiting, 1 sent, 1 failed"
+    assert str(BORIS) in listed.output and "blocked by the user" in listed.output
+
+    tg.state.users[BORIS].blocked = False                   # the resident unblocks the bot
+    assert CliRunner().invoke(cli, ["outbox", "retry"]).exit_code != 0
+    again = CliRunner().invoke(cli, ["outbox", "retry", str(blocked)])
+    assert again.output.strip() == "1 notification queued again"
+    await deliverer.deliver_due()
+    assert texts(tg, BORIS) == ["Your report is fixed"]
