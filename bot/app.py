@@ -12,6 +12,7 @@ from bot.knowledge import load_emergency_words
 from bot.notices import register_notices
 from handlers.operator_cards import register_handovers
 from bot.outgoing import Renderers
+from bot.scheduler_messages import register_scheduler_renderers
 from bot.db import migrate
 from bot.db.engine import make_engine
 from bot.db.uow import unit_of_work_factory
@@ -54,8 +55,22 @@ class App:
         renderers = Renderers()
         register_department_cards(renderers, self.helpline, translator or self.translator())
         register_notices(renderers, translator or self.translator(), self.helpline)
+        register_scheduler_renderers(renderers, translator or self.translator())
         register_handovers(renderers, translator or self.translator(), self.profile)
         return renderers
+
+    def scheduler(self, bot):
+        """The periodic jobs (bot/scheduler.py): outbox delivery with `bot`, sweeps, digest, retention."""
+        from bot.delivery import Deliverer, DeliveryPolicy
+        from bot.scheduler import LeaderLock, Scheduler
+        from core.sweeps import Sweeps
+
+        s = self.settings
+        policy = DeliveryPolicy(max_attempts=s.delivery_max_attempts, first_retry_s=s.delivery_first_retry_s,
+                                longest_retry_s=s.delivery_longest_retry_s, send_timeout_s=s.delivery_timeout_s)
+        deliverer = Deliverer(self.helpline.uow, self.clock, self.renderers(), bot, policy)
+        return Scheduler(Sweeps(self.helpline), deliverer, LeaderLock(self.engine), self.profile.calendar.timezone,
+                         digest_hour=s.digest_hour, delivery_interval_s=s.delivery_interval_s)
 
     def telegram(self, conversation: Conversation | None = None):
         """The python-telegram-bot Application with every handler installed."""
@@ -81,6 +96,7 @@ class App:
         from handlers.departments import DepartmentChannel
         DepartmentChannel.build(self.helpline, self.translator()).install(application)
         application.post_init = residents.publish_commands
+        self.scheduler(application.bot).attach(application)   # keep last: it wraps post_init and post_shutdown
         return application
 
 
