@@ -1,7 +1,7 @@
 """The one composition root: builds every adapter and hands them to the use cases. Nothing else does."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from bot.clock import SystemClock
@@ -34,12 +34,16 @@ class App:
     engine: Engine
     clock: Clock
     helpline: Helpline
+    _translator: Translator | None = field(default=None, repr=False)
 
     def close(self) -> None:
         self.engine.dispose()
 
     def translator(self) -> Translator:
-        return Translator(self.settings.locales_dir, self.profile.calendar.timezone)
+        """One Translator for the process (its catalogs are compiled once)."""
+        if self._translator is None:
+            self._translator = Translator(self.settings.locales_dir, self.profile.calendar.timezone)
+        return self._translator
 
     def nlu(self) -> NLU:
         if self.settings.rasa == "off":
@@ -69,8 +73,13 @@ class App:
         policy = DeliveryPolicy(max_attempts=s.delivery_max_attempts, first_retry_s=s.delivery_first_retry_s,
                                 longest_retry_s=s.delivery_longest_retry_s, send_timeout_s=s.delivery_timeout_s)
         deliverer = Deliverer(self.helpline.uow, self.clock, self.renderers(), bot, policy)
+        handovers = Handovers(self.helpline)
+
+        def operators_digest() -> int:
+            return 1 if handovers.write_digest() else 0
         return Scheduler(Sweeps(self.helpline), deliverer, LeaderLock(self.engine), self.profile.calendar.timezone,
-                         digest_hour=s.digest_hour, delivery_interval_s=s.delivery_interval_s)
+                         digest_hour=s.digest_hour, delivery_interval_s=s.delivery_interval_s,
+                         digests=(operators_digest,))
 
     def telegram(self, conversation: Conversation | None = None):
         """The python-telegram-bot Application with every handler installed."""
@@ -95,6 +104,7 @@ class App:
         desk.install(application)
         from handlers.departments import DepartmentChannel
         DepartmentChannel.build(self.helpline, self.translator()).install(application)
+        application.add_handler(residents.unknown_button_handler())     # last: only presses nobody else takes
         application.post_init = residents.publish_commands
         self.scheduler(application.bot).attach(application)   # keep last: it wraps post_init and post_shutdown
         return application
@@ -109,6 +119,6 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None, upgra
     engine = make_engine(settings.database_url)
     clock = clock or SystemClock()
     policy = Policy(settings.questionnaire_days, settings.questionnaire_close_days, settings.escalation_margin_days,
-                    settings.retention_days, settings.reminder_hours)
+                    settings.retention_days, settings.reminder_hours, settings.reopens_to_escalate)
     helpline = Helpline(unit_of_work_factory(engine, clock), profile, clock, policy)
     return App(settings, profile, engine, clock, helpline)

@@ -9,6 +9,7 @@ from sqlalchemy import make_url
 
 from bot import app as composition
 from bot.settings import Settings
+from core.services import OMBUDSMAN_CHAT, OPERATORS_CHAT, department_chat
 from nlu.server import NO_PYTHON_310, RasaServer, is_local
 
 HOW_TO_GET_A_TOKEN = """\
@@ -27,7 +28,26 @@ def status_lines(app: composition.App) -> list[str]:
         f"Database: {url} (schema up to date)",
         f"Geocoder: {s.geocoder}" + (" (the profile's street list, no network)" if s.geocoder == "offline"
                                      else f" ({s.nominatim_scheme}://{s.nominatim_domain})"),
+        chats_line(app),
+        outbox_line(app),
     ]
+
+
+def chats_line(app: composition.App) -> str:
+    """Which group chats are bound: without them, departments, the Advocate and operators hear nothing."""
+    h, p = app.helpline, app.profile
+    bound = [key for key in p.departments if h.chat_of(department_chat(key))]
+    line = f"Group chats: {len(bound)} of {len(p.departments)} departments bound"
+    for key, name in ((OMBUDSMAN_CHAT, "the Advocate's chat"), (OPERATORS_CHAT, "the operators' chat")):
+        line += f"; {name} {'bound' if h.chat_of(key) else 'not bound'}"
+    return line + ("" if len(bound) == len(p.departments) else " (bind them with: helpline chats set ...)")
+
+
+def outbox_line(app: composition.App) -> str:
+    with app.helpline.uow() as uow:
+        counts = uow.outbox.counts()
+    line = f"Notifications: {counts.get('pending', 0)} waiting, {counts.get('failed', 0)} failed"
+    return line + (" (see: helpline outbox failed)" if counts.get("failed") else "")
 
 
 def start_rasa(settings: Settings) -> RasaServer | None:

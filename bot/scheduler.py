@@ -89,8 +89,9 @@ class LeaderLock:
 class Scheduler:
     def __init__(self, sweeps: Sweeps, deliverer: Deliverer, lock: LeaderLock, timezone: str, *,
                  digest_hour: int = 7, delivery_interval_s: float = 2.0,
-                 to_thread: Callable = asyncio.to_thread) -> None:
+                 to_thread: Callable = asyncio.to_thread, digests: tuple[Callable[[], int], ...] = ()) -> None:
         self.sweeps, self.deliverer, self.lock = sweeps, deliverer, lock
+        self.digests = digests      # other morning digests (the operators' waiting requests)
         self.zone = ZoneInfo(timezone)
         self.digest_hour, self.delivery_interval_s = digest_hour, delivery_interval_s
         self.to_thread = to_thread
@@ -115,7 +116,7 @@ class Scheduler:
         return await self._as_leader(self.sweeps.sla, self.sweeps.questionnaires)
 
     async def digest(self) -> bool:
-        return await self._as_leader(self.sweeps.digest)
+        return await self._as_leader(self.sweeps.digest, *self.digests)
 
     async def retention(self) -> bool:
         return await self._as_leader(self.sweeps.retention)

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     escalation_margin_days: int = 5
     retention_days: int = 730
     reminder_hours: int = 4
+    reopens_to_escalate: int = 2
     digest_hour: int = Field(7, ge=0, le=23)
     delivery_interval_s: float = Field(2.0, gt=0)
     delivery_max_attempts: int = Field(8, ge=1)

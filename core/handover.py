@@ -8,7 +8,7 @@ a relayed message; the group message is mapped back to its handover through the 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from core.ports import Handover, HandoverMessage, Notification, UnitOfWork
 from core.routing import inside_boundary
@@ -226,10 +226,15 @@ class Handovers:
 
     def write_digest(self) -> Notification | None:
         """Queue the list of waiting requests for the operators' group (the scheduler calls this each
-        morning); None when nobody waits or there is no operators' group."""
+        morning); once a working day; None when nobody waits, there is no operators' group, or it was sent today."""
+        now = self.clock.now()
+        today = now.astimezone(self.calendar.zone).date()
+        if not self.calendar.is_working_day(today):
+            return None
         with self.helpline.uow() as uow:
             chat, waiting = self.operators_chat(uow), uow.handovers.waiting()
-            if not chat or not waiting:
+            start_of_day = datetime.combine(today, time(0), self.calendar.zone)
+            if not chat or not waiting or uow.outbox.already(chat, DIGEST, start_of_day):
                 return None
             items = [self._digest_item(uow, h) for h in waiting]
             digest = Notification(chat_id=chat, kind=DIGEST, payload={"count": len(items), "items": items},

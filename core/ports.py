@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable, Protocol
 
 from core.tickets import Status, Ticket
@@ -137,8 +137,15 @@ class ConversationRepository(Protocol):
 
 class OutboxRepository(Protocol):
     def add(self, notification: Notification) -> None: ...
-    def due(self, now: datetime, limit: int = 100) -> list[Notification]: ...
+    def due(self, now: datetime, limit: int = 100, *, claim_for: timedelta | None = None) -> list[Notification]:
+        """Pending notifications whose time has come; with `claim_for`, claimed for that long (SKIP LOCKED)."""
     def save(self, notification: Notification) -> None: ...
+    def get(self, notification_id: int) -> Notification | None: ...
+    def already(self, chat_id: int, kind: str, since: datetime) -> bool:
+        """Whether a notification of this kind to this chat was written at or after `since`."""
+    def failed(self, limit: int = 100) -> list[Notification]: ...
+    def retry(self, ids: list[int] | None = None) -> int: ...
+    def counts(self) -> dict[str, int]: ...
 
 
 class EscalationRepository(Protocol):

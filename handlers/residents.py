@@ -131,6 +131,15 @@ class ResidentChannel:
             return ReplyKeyboardRemove()
         return None
 
+    def unknown_button_handler(self) -> CallbackQueryHandler:
+        """Install last: a press no part of the helpline recognises (a forged or very old button) is answered,
+        so the person's app stops waiting, and nothing else happens."""
+        async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            user = update.effective_user
+            lang = (user.language_code or "en").split("-")[0] if user else "en"
+            await update.callback_query.answer(self.translator.label(T("button_unknown"), lang), show_alert=True)
+        return CallbackQueryHandler(answer)
+
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log everything about the failure and tell the resident, in their language, to try again."""
         log.error("error while handling %s", update.to_dict() if isinstance(update, Update) else update,

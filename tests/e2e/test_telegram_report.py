@@ -84,3 +84,17 @@ async def test_a_button_of_a_passed_step_is_answered_not_acted_on(tg, migrated_u
         assert maria.expected("stale_button", "en") in out
         assert maria.expected("pick_category", "en") in out   # and it asks again what it is waiting for
         assert app.helpline.tickets() == []
+
+
+@pytest.mark.parametrize("data", ["zz:garbage", "x" * 64, "d", "op-claim"])
+async def test_a_press_nobody_recognises_is_answered_and_changes_nothing(tg, migrated_url, data):
+    async with running_bot(tg, settings_for(tg, migrated_url)) as app:
+        translator = Translator(LOCALES, app.profile.calendar.timezone)
+        maria = Resident(tg, 5004, "Maria", "sl", translator)
+        await maria.say("/start")
+        menu = tg.messages_to(5004)[-1]
+        query = await tg.forge_press(5004, menu, data)
+        await tg.wait_for(lambda t: any(a["callback_query_id"] == query for a in t.answers))
+        answer = next(a for a in tg.answers if a["callback_query_id"] == query)
+        assert answer["text"] == maria.label("button_unknown", "sl")
+        assert app.helpline.tickets() == [] and app.helpline.escalations() == []

@@ -31,6 +31,8 @@ async def running_bot(tg: FakeTelegram, settings: Settings, clock: FixedClock | 
         finally:
             await application.updater.stop()
             await application.stop()
+            if application.post_shutdown:
+                await application.post_shutdown(application)     # as run_polling does: stops the scheduler
     app.close()
 
 
