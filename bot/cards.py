@@ -20,6 +20,8 @@ from core.tickets import EventKind, RejectReason, Role, Status, Ticket, TicketEv
 REFER = "refer"               # d:refer:<ref>:<outside body>, after "not responsible"
 CARD_KINDS = {"ticket_new": "card_new", "ticket_assigned": "card_assigned", "ticket_info": "card_info",
               "ticket_reopened": "card_reopened"}
+WORDS = {"address", "question", "answer", "reason"}   # card arguments that hold a person's words, cut to fit
+REOPENED_BY = ("resident", "ombudsman")      # who may reopen a ticket, named on the card by role only
 LABEL_LIMIT = 40              # the profile's names on buttons are cut to this
 MAP_URL = "https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=18/{lat:.6f}/{lon:.6f}"
 
@@ -54,27 +56,27 @@ class Cards:
         photo_id = ticket.photos[-1].file_id if ticket.photos and photo is not False else None
         buttons = self.keyboard(ticket, keyboard if here else NONE)
         limit = MAX_CAPTION if photo_id else MAX_TEXT
-        text = self._text(ticket, ticket.description, headline, here, names or {})
+        text = self._text(ticket, headline, here, names or {}, MAX_ARGUMENT)
         if len(text) <= limit:
             return Outgoing(text, buttons, photo_id)
-        shortest, longest = 0, min(len(ticket.description), MAX_ARGUMENT)   # escaping makes the length uneven
+        shortest, longest = 0, MAX_ARGUMENT          # escaping makes the length uneven: search the cut
         while shortest < longest:
             middle = (shortest + longest + 1) // 2
-            if len(self._text(ticket, _cut(ticket.description, middle), headline, here, names or {})) <= limit:
+            if len(self._text(ticket, headline, here, names or {}, middle)) <= limit:
                 shortest = middle
             else:
                 longest = middle - 1
-        return Outgoing(self._text(ticket, _cut(ticket.description, shortest), headline, here, names or {}),
-                        buttons, photo_id)
+        return Outgoing(self._text(ticket, headline, here, names or {}, shortest), buttons, photo_id)
 
     # --- text -------------------------------------------------------------------------------------
 
-    def _text(self, ticket: Ticket, description: str, headline: Text | None, here: bool,
-              names: dict[str, str]) -> str:
+    def _text(self, ticket: Ticket, headline: Text | None, here: bool, names: dict[str, str], room: int) -> str:
+        """The card's text, every person's words (description, address, question, answer, reason) cut to `room`."""
         parts = [headline] if headline else []
         if is_urgent(self.helpline, ticket):
             parts.append(T("card_urgent"))
         parts.append(T("card_head", ref=ticket.ref, category=T(f"category_{ticket.category}")))
+        description = _cut(ticket.description, room)
         parts.append(T("card_words", description=description) if description else T("card_words_cut"))
         parts.append(self._place(ticket))
         if ticket.supporter_count:
@@ -85,7 +87,7 @@ class Cards:
         last = _last_event(ticket)
         if last is not None:
             parts.append(self._last(last, names))
-        return "\n".join(self.translator.text(part, self.lang) for part in parts)
+        return "\n".join(self.translator.text(_cut_words(part, room), self.lang) for part in parts)
 
     def _place(self, ticket: Ticket) -> Text:
         loc = ticket.location
@@ -180,8 +182,16 @@ class Cards:
     def for_notification(self, notification: Notification) -> Outgoing:
         ticket = self.helpline.ticket(notification.payload.get("ref") or notification.ticket_ref or "")
         group = self.helpline.department_of_chat(notification.chat_id) or ticket.department
-        headline = T(CARD_KINDS[notification.kind], department=self.department_name(_moved_from(ticket)))
-        return self.card(ticket, group, headline=headline, names=self.staff_names(group))
+        return self.card(ticket, group, headline=self.headline(notification, ticket), names=self.staff_names(group))
+
+    def headline(self, notification: Notification, ticket: Ticket) -> Text:
+        """Why the card came: new, passed on, answered, or reopened (by whom, as a role, and why)."""
+        if notification.kind == "ticket_reopened":
+            by, reason = notification.payload.get("by"), (notification.payload.get("note") or "").strip()
+            if reason and by in REOPENED_BY:
+                return T(f"card_reopened_{by}", reason=reason)
+            return T("card_reopened")
+        return T(CARD_KINDS[notification.kind], department=self.department_name(_moved_from(ticket)))
 
 
 def register_department_cards(renderers: Renderers, helpline: Helpline, translator: Translator) -> Cards:
@@ -192,7 +202,17 @@ def register_department_cards(renderers: Renderers, helpline: Helpline, translat
 
 
 def _cut(words: str, length: int) -> str:
+    if len(words) <= length:
+        return words
     return words[:length].rstrip() + "…" if length else ""
+
+
+def _cut_words(part: Text, room: int) -> Text:
+    """The part with every person's words in it cut to `room` characters."""
+    if not WORDS & part.args.keys():
+        return part
+    return Text(part.key, {k: _cut(v, room) if k in WORDS and isinstance(v, str) else v for k, v in part.args.items()},
+                part.count)
 
 
 def _rows(buttons: list[tuple[str, str]], per_row: int) -> tuple[tuple[tuple[str, str], ...], ...]:
