@@ -19,6 +19,7 @@ from core.tickets import EventKind, Status, TicketEvent
 
 STATUS_NOTICES = {"acknowledged", "in_progress", "needs_info", "fixed", "rejected", "closed", "reopened"}
 ESCALATION_REASONS = {"overdue", "disputed", "reopened_twice", "complaint"}
+AUTO_CLOSED = {"no_answer", "nobody_to_ask"}    # why the helpline closed a fixed ticket itself (core/sweeps.py)
 OPEN_DECISIONS = (None, "explain")        # the ombudsman may still decide
 
 
@@ -56,6 +57,8 @@ class Notices:
         ref, status = payload["ref"], payload.get("status", "")
         if status == "rejected":
             return T("notice_rejected", ref=ref, reason=self._reject_reason(payload, lang))
+        if status == "closed" and payload.get("auto") in AUTO_CLOSED:
+            return T(f"notice_closed_{payload['auto']}", ref=ref)
         if status in STATUS_NOTICES:
             return T(f"notice_{status}", ref=ref)
         return T("notice_status", ref=ref, status=T(f"status_{Status(status)}") if status in set(Status) else status)
