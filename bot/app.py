@@ -100,6 +100,8 @@ class App:
         desk = OperatorDesk(Handovers(self.helpline), self.renderers(), self.translator())
         residents = ResidentChannel(conversation or self.conversation(), self.translator(),
                                     after_reply=desk.after_resident)
+        from handlers.limits import install_limits
+        install_limits(application, s, residents.conversation, self.translator())   # per-resident limits, first
         residents.install(application)
         desk.install(application)
         from handlers.departments import DepartmentChannel

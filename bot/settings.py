@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     delivery_first_retry_s: float = Field(10.0, ge=0)
     delivery_longest_retry_s: float = Field(1800.0, ge=0)
     delivery_timeout_s: float = Field(10.0, gt=0)
+    limit_reports_per_hour: int = Field(5, ge=0)
+    limit_messages_per_minute: int = Field(20, ge=0)
     log_level: str = "INFO"
 
     @classmethod

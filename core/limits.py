@@ -1,0 +1,100 @@
+"""Per-resident limits: how many new reports an hour and how many messages a minute one person may send.
+
+Beyond a limit the resident is told once per window, in their language, and the extra input is left
+unprocessed; nothing already filed is touched. Reports are counted in the database (tickets the resident
+filed in the last hour), so the limit holds across restarts and across several bot processes. Messages are
+counted in this process's memory: with several processes behind a load balancer each one counts its own.
+Emergencies are never limited (the channel checks core/emergency.py before asking here).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from core.ports import Clock
+from core.services import Helpline
+
+HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+PRUNE_AT = 10_000          # windows remembered before the expired ones are forgotten
+
+
+@dataclass(frozen=True)
+class LimitsPolicy:
+    """0 means no limit."""
+    reports_per_hour: int = 5
+    messages_per_minute: int = 20
+
+
+class Verdict(StrEnum):
+    PASS = "pass"          # handle it as usual
+    TELL = "tell"          # over the limit, first time in this window: say so, do not handle it
+    DROP = "drop"          # over the limit, already told: do not handle it, say nothing more
+
+
+@dataclass
+class _Window:
+    start: datetime
+    count: int = 0
+    told: bool = False
+
+
+@dataclass
+class MessageCounter:
+    """Messages per resident in fixed one-minute windows, in this process's memory."""
+    per_minute: int
+    clock: Clock
+    windows: dict[int, _Window] = field(default_factory=dict)
+
+    def admit(self, resident: int) -> Verdict:
+        if self.per_minute <= 0:
+            return Verdict.PASS
+        now = self.clock.now()
+        window = self.windows.get(resident)
+        if window is None or now - window.start >= MINUTE:
+            self._prune(now)
+            window = self.windows[resident] = _Window(now)
+        window.count += 1
+        if window.count <= self.per_minute:
+            return Verdict.PASS
+        if window.told:
+            return Verdict.DROP
+        window.told = True
+        return Verdict.TELL
+
+    def _prune(self, now: datetime) -> None:
+        if len(self.windows) >= PRUNE_AT:
+            self.windows = {r: w for r, w in self.windows.items() if now - w.start < MINUTE}
+
+
+@dataclass
+class ReportAllowance:
+    """New reports per resident in the last hour, counted from the tickets in the database."""
+    per_hour: int
+    helpline: Helpline
+    told_until: dict[int, datetime] = field(default_factory=dict)
+
+    def admit(self, telegram_id: int) -> tuple[Verdict, datetime | None]:
+        """The verdict for filing one more report now, and when the resident may file again."""
+        if self.per_hour <= 0:
+            return Verdict.PASS, None
+        now = self.helpline.clock.now()
+        filed = sorted(self.filed_since(telegram_id, now - HOUR))
+        if len(filed) < self.per_hour:
+            return Verdict.PASS, None
+        again = filed[-self.per_hour] + HOUR
+        if self.told_until.get(telegram_id, now) > now:
+            return Verdict.DROP, again
+        self.told_until = {r: t for r, t in self.told_until.items() if t > now}
+        self.told_until[telegram_id] = again
+        return Verdict.TELL, again
+
+    def filed_since(self, telegram_id: int, since: datetime) -> list[datetime]:
+        """When the resident writing from this chat filed each report since `since`."""
+        with self.helpline.uow() as uow:
+            resident = uow.residents.by_telegram_id(telegram_id)
+            if resident is None:
+                return []
+            tickets = uow.tickets.of_resident(resident.id)
+        return [t.created_at for t in tickets if t.reporter_id == resident.id and t.created_at >= since]
