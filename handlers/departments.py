@@ -67,8 +67,8 @@ class DepartmentChannel:
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         _, action, ref, arg = ((query.data or "").split(":", 3) + [None, None, None])[:4]
-        if query.message is None or not ref:
-            await query.answer()
+        if query.message is None or not ref or ref != _card_ref(query.message):
+            await query.answer(self.plain(T("alert_not_this_card")), show_alert=True)   # forged: not this card's
             return
         try:
             ticket = self.helpline.ticket(ref)
@@ -101,7 +101,7 @@ class DepartmentChannel:
         message, user, group = query.message, query.from_user, ticket.department
         menu = _menu(action, arg)
         if action == REJECT and arg and arg not in set(RejectReason):
-            await query.answer()
+            await query.answer(self.plain(T("alert_not_this_card")), show_alert=True)
         elif menu:
             await self.show(message, ticket, group, user, keyboard=menu)
             await query.answer()
@@ -344,11 +344,19 @@ class DepartmentChannel:
         await self.post(message.get_bot(), message.chat.id, card)
 
     async def _department(self, message: Message) -> str | None:
-        """The department whose group this is; otherwise say how to bind the chat, and None."""
+        """The department whose group this is, if the sender is its staff (or an admin); otherwise say why not
+        (how to bind the chat, or that its reports are for its staff), and None."""
         department = self.helpline.department_of_chat(message.chat.id)
         if department is None:
             await message.reply_text(self.text(T("chat_not_bound", chat_id=message.chat.id)),
                                      parse_mode=ParseMode.HTML)
+            return None
+        try:
+            self.helpline.actor_for(message.from_user.id, department)
+        except NotAllowed:
+            await message.reply_text(self.text(T("staff_only", department=self.cards.department_name(department))),
+                                     parse_mode=ParseMode.HTML)
+            return None
         return department
 
 
@@ -360,6 +368,17 @@ def _menu(action: str, arg: str | None) -> str | None:
         return BODIES
     if action == MOVE and arg is None:
         return DEPARTMENTS
+    return None
+
+
+def _card_ref(message) -> str | None:
+    """The reference of the ticket whose card this message is, read from its own department buttons."""
+    markup = getattr(message, "reply_markup", None)
+    for row in (markup.inline_keyboard if markup else ()):
+        for button in row:
+            parts = (button.callback_data or "").split(":") if isinstance(button.callback_data, str) else []
+            if len(parts) >= 3 and parts[0] == "d":
+                return parts[2]
     return None
 
 
