@@ -54,6 +54,8 @@ class OmbudsmanChat:
         _, action, escalation_id, *rest = (query.data or "").split(":") + ["", ""]
         try:
             self.helpline.ombudsman_actor(query.from_user.id)
+            if query.message is None or query.data not in _button_data(query.message):
+                return await query.answer(self._plain("o_not_this_card"), show_alert=True)   # forged or garbage
             case = self.review.case(int(escalation_id))
         except NotAllowed:
             return await query.answer(self._plain("o_not_allowed"), show_alert=True)
@@ -178,6 +180,13 @@ class OmbudsmanChat:
         whole = self.helpline.load_conversation(chat_id) or {}
         whole[STATE] = state
         self.helpline.store_conversation(chat_id, whole)
+
+
+def _button_data(message) -> set[str]:
+    """The callback data of the buttons the bot put on this message (a press must be one of them)."""
+    markup = getattr(message, "reply_markup", None)
+    return {button.callback_data for row in (markup.inline_keyboard if markup else ()) for button in row
+            if isinstance(button.callback_data, str)}
 
 
 def _markup(rows):
