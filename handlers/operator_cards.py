@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.i18n import Translator
-from bot.outgoing import Outgoing, Renderers
+from bot.outgoing import MAX_TEXT, Outgoing, Renderers
 from core import handover as h
 from core.dialogue import LANGUAGE_NAMES, T, Text
 from core.ports import Notification
@@ -84,12 +84,22 @@ class OperatorCards:
         return Outgoing(self._text(n, T("op_ticketed", number=n.payload["handover"], ref=n.payload["ref"])))
 
     def digest(self, n: Notification) -> Outgoing:
-        lines = [T("op_digest_line", number=i["handover"], name=i["name"] or "-",
-                   language=LANGUAGE_NAMES.get(i["language"], i["language"]),
-                   at=datetime.fromisoformat(i["requested_at"]), first=i["first"][:120] or "-")
-                 for i in n.payload["items"][:40]]
-        text = self.translator.text(T("op_digest", count=n.payload["count"]), n.language)
-        return Outgoing("\n".join([text, *(self.translator.text(line, n.language) for line in lines)]))
+        """The waiting requests, oldest first, as many as fit one message; the rest are counted."""
+        items, lang = n.payload["items"], n.language
+        title = self.translator.text(T("op_digest", count=n.payload["count"]), lang)
+        lines = [self.translator.text(self._digest_line(item), lang) for item in items]
+        for shown in range(len(lines), -1, -1):
+            rest = [self.translator.text(T("op_digest_more", waiting=len(lines) - shown), lang)] \
+                if shown < len(lines) else []
+            text = "\n".join([title, *lines[:shown], *rest])
+            if len(text) <= MAX_TEXT:
+                break
+        return Outgoing(text)
+
+    def _digest_line(self, item: dict) -> Text:
+        return T("op_digest_line", number=item["handover"], name=item["name"] or "-",
+                 language=LANGUAGE_NAMES.get(item["language"], item["language"]),
+                 at=datetime.fromisoformat(item["requested_at"]), first=item["first"][:120] or "-")
 
     # --- the resident ------------------------------------------------------------------------------
 
