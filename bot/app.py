@@ -84,8 +84,9 @@ class App:
     def telegram(self, conversation: Conversation | None = None):
         """The python-telegram-bot Application with every handler installed."""
         from telegram.constants import ParseMode
-        from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
+        from telegram.ext import ApplicationBuilder, Defaults
 
+        from bot.delivery import rate_limiter
         from bot.notices import Notices
         from handlers.ombudsman import OmbudsmanChat
         from handlers.operators import OperatorDesk
@@ -94,7 +95,7 @@ class App:
         s = self.settings
         application = (ApplicationBuilder().token(s.telegram_token).base_url(s.telegram_api_base_url)
                        .base_file_url(s.telegram_api_base_url.replace("/bot", "/file/bot"))
-                       .defaults(Defaults(parse_mode=ParseMode.HTML)).rate_limiter(AIORateLimiter())
+                       .defaults(Defaults(parse_mode=ParseMode.HTML)).rate_limiter(rate_limiter())
                        .build())
         OmbudsmanChat(Notices(self.translator(), self.helpline)).install(application)   # first: its chat may be private
         desk = OperatorDesk(Handovers(self.helpline), self.renderers(), self.translator())

@@ -98,15 +98,20 @@ class Scheduler:
         self.running: Callable[[], bool] = lambda: True
         self._apscheduler: AsyncIOScheduler | None = None
         self._delivering = asyncio.Lock()
+        self._stopping = False
 
     # --- the jobs ----------------------------------------------------------------------------------
 
     async def deliver(self) -> Round:
-        """Send what the outbox holds that is due."""
-        if not self.running():
-            return Round()
+        """Send what the outbox holds that is due: round after round while they come back full (a queue of
+        thousands goes out at Telegram's pace, not one batch per interval), until stopped."""
+        done = Round()
         async with self._delivering:
-            done = await self.deliverer.deliver_due()
+            while self.running() and not self._stopping:
+                batch = await self.deliverer.deliver_due()
+                done = Round(done.sent + batch.sent, done.retrying + batch.retrying, done.failed + batch.failed)
+                if batch.claimed < self.deliverer.policy.batch:
+                    break
         if done.claimed:
             log.info("outbox: %d sent, %d to retry, %d failed", done.sent, done.retrying, done.failed)
         return done
@@ -136,6 +141,7 @@ class Scheduler:
 
     def start(self) -> None:
         """Start the jobs in the running event loop."""
+        self._stopping = False
         scheduler = AsyncIOScheduler(timezone=self.zone)
         logging.getLogger("apscheduler.scheduler").addFilter(_quiet_when_busy)
         common = {"max_instances": 1, "coalesce": True, "replace_existing": True}
@@ -151,6 +157,7 @@ class Scheduler:
 
     async def stop(self) -> None:
         """Stop after the delivery round in progress has recorded what it sent (else it would be sent again)."""
+        self._stopping = True
         if self._apscheduler is not None and self._apscheduler.running:
             self._apscheduler.pause()
         async with self._delivering:
