@@ -1,5 +1,5 @@
 """What every benchmark shares: the machine it ran on, percentiles, the printed table and the line appended to
-bench/results.jsonl (fields: bench, when, machine, git commit, parameters, figures, bar)."""
+bench/results.jsonl (fields: bench, when, machine, commit, parameters, figures, bar)."""
 from __future__ import annotations
 
 import json
@@ -27,9 +27,10 @@ def machine() -> dict:
 
 
 def git_commit() -> str:
+    """The checked-out commit, "-dirty" when the working tree has changes."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7"], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -54,7 +55,7 @@ def print_table(title: str, rows: list[dict]) -> None:
 def record(bench: str, parameters: dict, figures: dict, bar: dict) -> dict:
     """Append one result line to bench/results.jsonl (and print it) and return it."""
     line = {"bench": bench, "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": machine(), "git_commit": git_commit(), "parameters": parameters, "figures": figures,
+            "machine": machine(), "commit": git_commit(), "parameters": parameters, "figures": figures,
             "bar": bar}
     with RESULTS.open("a", encoding="utf-8") as f:
         f.write(json.dumps(line) + "\n")
