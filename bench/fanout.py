@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import random
 import subprocess
 import sys
@@ -196,14 +197,14 @@ def run(count: int, backend: str) -> dict:
 
 
 class _database:
-    """A fresh scratch database: PostgreSQL bench_fanout (dropped after), or a SQLite file in a temp dir."""
+    """A fresh scratch database: PostgreSQL bench_fanout_<pid> (dropped after), or a SQLite file in a temp dir."""
 
     def __init__(self, backend: str) -> None:
         self.backend = backend
 
     def __enter__(self) -> str:
         if self.backend == "postgresql":
-            self._pg = scratch_postgres("bench_fanout")
+            self._pg = scratch_postgres(f"bench_fanout_{os.getpid()}")   # runs side by side never meet
             return self._pg.__enter__()
         self._dir = tempfile.TemporaryDirectory(prefix="bench_fanout_")
         return f"sqlite:///{self._dir.name}/fanout.db"

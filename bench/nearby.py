@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import statistics
 import sys
@@ -146,7 +147,7 @@ def open_database(backend: str, tickets: int, quick: bool, fresh: bool, stack: E
     revision = migrate.head_revision()
     if quick:                     # a throwaway database: nothing cached, nothing left behind
         if backend == "postgresql":
-            return stack.enter_context(scratch_postgres("bench_nearby_quick")), True
+            return stack.enter_context(scratch_postgres(f"bench_nearby_quick_{os.getpid()}")), True
         folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench_nearby_"))
         return f"sqlite:///{folder}/nearby.db", True
     name = f"bench_nearby_{revision}_{tickets}"

@@ -53,7 +53,7 @@ class TicketRow(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         Index(None, "status", "department", "resolve_due"),
-        Index(None, "category", "lat", "lon"),
+        Index(None, "category", "status", "lat", "lon"),     # the nearby-duplicate search (open ones)
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref: Mapped[str] = mapped_column(String(32), unique=True)
