@@ -160,7 +160,8 @@ async def test_a_shared_place_makes_the_report_at_once(tg, migrated_url):
 ])
 async def test_a_request_at_night_says_when_someone_answers_and_waits(tg, migrated_url, profile, lang, asked_at,
                                                                      opens_at):
-    async with running_bot(tg, settings_for(tg, migrated_url, profile), clock=FixedClock(asked_at)) as app:
+    clock = FixedClock(asked_at)
+    async with running_bot(tg, settings_for(tg, migrated_url, profile), clock=clock) as app:
         translator = staff_the_line(app)
         maria = Resident(tg, MARIA, "Maria", lang, translator)
         closed = await maria.say("/person")
@@ -171,5 +172,7 @@ async def test_a_request_at_night_says_when_someone_answers_and_waits(tg, migrat
         await next_in_group(tg, 2)                          # relayed to the group even at night
         [waiting] = Handovers(app.helpline).waiting()       # and waiting in the queue for the morning digest
         assert waiting.chat_id == MARIA
+        clock.advance(seconds=(opens_at - asked_at).total_seconds())   # the morning digest, next working day
         digest = Handovers(app.helpline).write_digest()
+        assert Handovers(app.helpline).write_digest() is None           # once a day
         assert digest.chat_id == GROUP and [i["handover"] for i in digest.payload["items"]] == [waiting.id]
