@@ -512,12 +512,15 @@ class Conversation:
 
     # --- emergencies and questions (core/emergency.py, core/answers.py) ------------------------
 
+    def _emergency_numbers(self) -> list[Text]:
+        return [T("emergency_number_line", service=T(f"emergency_service_{key}") if key in EMERGENCY_SERVICES
+                  else key, number=number) for key, number in self.profile.emergency_numbers.items()]
+
     async def _emergency(self, turn: Turn, text: str) -> bool:
         """Danger first: the emergency numbers at once (by keyword, or by the NLU), then the usual flow."""
         if not await self._in_danger(turn, text):
             return False
-        numbers = [T("emergency_number_line", service=T(f"emergency_service_{key}") if key in EMERGENCY_SERVICES
-                     else key, number=number) for key, number in self.profile.emergency_numbers.items()]
+        numbers = self._emergency_numbers()
         if turn.step in (Step.IDLE, Step.LANGUAGE):
             turn.state["emergency_text"] = text.strip()
             turn.go(Step.IDLE)
@@ -692,6 +695,8 @@ class Conversation:
         turn.state.clear()
         turn.state.update(done_state)
         turn.send(self._filed_text(filed, turn.lang), remove_keyboard=True)
+        if self.profile.category(report.category).urgent and not filed.route.outside_body:
+            turn.send(T("emergency_call_now"), *self._emergency_numbers())    # dangerous by nature
 
     def _filed_text(self, filed: Filed, lang: str) -> Text:
         t = filed.ticket

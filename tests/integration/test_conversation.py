@@ -215,3 +215,25 @@ async def test_a_complaint_about_the_handling_reaches_the_ombudsmans_list(stack)
     stranger = stack.console(chat_id=4004)
     assert "not one of your reports" in await stranger.say("/complain KOZ-2026-00001 nobody came")
     assert len(stack.helpline.escalations()) == 1
+
+
+async def test_a_category_dangerous_by_nature_shows_the_emergency_numbers_when_filed(stack):
+    t = stack.console()
+    await t.say("/start")
+    await t.press("English")
+    await t.press("Report a problem")
+    await t.press("Trees and green areas")
+    await t.say("A big branch is hanging over the bus stop and swinging in the wind")
+    await t.say(SQUARE)
+    await t.press("Skip")
+    filed = await t.press("Send the report")
+    assert "Your report is KOZ-2026-00001" in filed
+    assert "If someone is in danger, call now" in filed and "112" in filed and "199" in filed
+
+
+async def test_an_ordinary_category_does_not_alarm(stack):
+    t = stack.console()
+    await report_by_buttons(t)
+    await t.press("Skip")
+    filed = await t.press("Send the report")
+    assert "Your report is KOZ-2026-00001" in filed and "If someone is in danger" not in filed
