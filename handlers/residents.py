@@ -10,13 +10,14 @@ import logging
 from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
                       ReplyKeyboardRemove, Update)
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest
+from telegram.error import TelegramError
 from telegram.ext import (Application, CallbackQueryHandler, ContextTypes, MessageHandler, TypeHandler,
                           ApplicationHandlerStop, filters)
 
 from bot.i18n import Translator
 from core.dialogue import Conversation, Input, Kind, Reply, Sender, T
 from core.tickets import Photo
+from handlers.patience import patiently
 
 log = logging.getLogger(__name__)
 PRIVATE = filters.ChatType.PRIVATE
@@ -91,13 +92,16 @@ class ResidentChannel:
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        await query.answer()
+        try:
+            await patiently(query.answer)
+        except TelegramError as exc:      # the spinner stops by itself; the answer below matters more
+            log.warning("could not answer the button press: %s", exc)
         if query.message is None or query.message.chat.type != ChatType.PRIVATE:
             return
         if query.data and not query.data.startswith("g:") and query.message.reply_markup:
             try:
                 await query.edit_message_reply_markup(reply_markup=None)
-            except BadRequest as exc:
+            except TelegramError as exc:
                 log.debug("could not clear buttons: %s", exc)
         await self.respond(update, Input(Kind.BUTTON, query.data or ""))
 
@@ -108,10 +112,10 @@ class ResidentChannel:
         sender = Sender(chat.id, user.full_name if user else None, user.language_code if user else None)
         replies, lang = await self.conversation.handle(sender, inp)
         for reply in replies:
-            await update.get_bot().send_message(chat.id, self.render(reply, lang),
-                                                   parse_mode=ParseMode.HTML,
-                                                   reply_markup=self.markup(reply, lang),
-                                                   disable_web_page_preview=True)
+            text, markup = self.render(reply, lang), self.markup(reply, lang)
+            await patiently(lambda: update.get_bot().send_message(chat.id, text, parse_mode=ParseMode.HTML,
+                                                                  reply_markup=markup,
+                                                                  disable_web_page_preview=True))
         if self.after_reply:
             await self.after_reply(update.get_bot())
 
@@ -151,9 +155,9 @@ class ResidentChannel:
         user = update.effective_user
         lang = (user.language_code or "en").split("-")[0] if user else "en"
         try:
-            await context.bot.send_message(update.effective_chat.id,
-                                           self.translator.text(T("error_generic"), lang),
-                                           parse_mode=ParseMode.HTML)
+            await patiently(lambda: context.bot.send_message(update.effective_chat.id,
+                                                             self.translator.text(T("error_generic"), lang),
+                                                             parse_mode=ParseMode.HTML))
         except Exception:  # noqa: BLE001 - the error handler must never raise
             log.exception("could not tell chat %s about the error", update.effective_chat.id)
 

@@ -116,9 +116,9 @@ class FakeTelegram(People):
     def fail_next(self, method: str, fault: int | str = 500, *, retry_after: int = 1, times: int = 1,
                   delivered: bool = False, hang_seconds: float = 30.0) -> None:
         """The next `times` calls of `method` fail: an HTTP status (429 carries retry_after), "timeout"
-        (no answer for hang_seconds; with delivered=True the call takes effect first) or "garbage"
-        (a non-JSON body)."""
-        if not (isinstance(fault, int) or fault in ("timeout", "garbage")):
+        (no answer for hang_seconds; with delivered=True the call takes effect first), "garbage"
+        (a non-JSON body) or "malformed" (JSON cut off in the middle, as by a dropped proxy connection)."""
+        if not (isinstance(fault, int) or fault in ("timeout", "garbage", "malformed")):
             raise ValueError(f"unknown fault {fault!r}")
         queue = self.state.faults.setdefault(method.lower(), deque())
         queue.extend(Fault(fault, retry_after, delivered, hang_seconds) for _ in range(times))

@@ -100,6 +100,9 @@ class BotApi:
         if fault.kind == "garbage":
             call.status, call.error = 200, "injected: garbage body"
             return 200, b"<html><body>502 Bad Gateway</body></html>"
+        if fault.kind == "malformed":
+            call.status, call.error = 200, "injected: malformed JSON"
+            return 200, b'{"ok": true, "result": {"message_id": '
         status = int(fault.kind)
         if status == 429:
             error = ApiError(429, f"Too Many Requests: retry after {fault.retry_after}",
