@@ -61,7 +61,7 @@ class Reporter:
         while len(self.messages()) == before and loop.time() < deadline and not stop.is_set():
             await asyncio.sleep(0.05)
         if len(self.messages()) == before:
-            self.gave_up_waiting += 1
+            self.gave_up_waiting += not stop.is_set()
             return
         count = -1
         while count != len(self.messages()):
