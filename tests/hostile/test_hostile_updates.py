@@ -12,6 +12,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from tests.support.fake_telegram.photos import store_photo
 from tests.hostile.world import (ANNA, ASKER, CENTRE, ELENI, ELSEWHERE, KOSTAS, LIGHTING, OMBUDSMAN, OPERATORS,
                                  RESIDENTS, STRANGER, TECHNICAL, build_world, close_world)
 
@@ -19,7 +20,6 @@ from tests.hostile.world import (ANNA, ASKER, CENTRE, ELENI, ELSEWHERE, KOSTAS, 
 EXAMPLES = settings(max_examples=int(os.environ.get("HELPLINE_HOSTILE_EXAMPLES", 40)), deadline=None,
                     derandomize="HELPLINE_HOSTILE_EXAMPLES" not in os.environ, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-pytestmark = pytest.mark.parametrize("db_backend", [pytest.param("postgresql", marks=pytest.mark.postgres)])
 files = itertools.count(1)
 
 # --- what people send ----------------------------------------------------------------------------
@@ -54,8 +54,7 @@ def _command(line: str) -> dict:
 contents = st.one_of(
     st.builds(lambda t: {"text": t}, texts),
     st.builds(_command, commands),
-    st.builds(lambda t: {"caption": t[:1024], "photo": [{**_file("p"), "width": 90, "height": 60}]} if t else
-              {"photo": [{**_file("p"), "width": 1280, "height": 960}]}, texts),
+    st.builds(lambda t, n: {"caption": t[:1024], "photo": n} if t else {"photo": n}, texts, st.integers(1, 3)),
     st.builds(lambda la, lo: {"location": {"latitude": la, "longitude": lo}}, coordinates, coordinates),
     st.builds(lambda la, lo, t, a: {"location": {"latitude": la, "longitude": lo},
                                     "venue": {"location": {"latitude": la, "longitude": lo}, "title": t, "address": a}},
@@ -76,6 +75,15 @@ def world(migrated_url):
     close_world(world)
 
 
+def send(world, person: int, content: dict, chat: int | None = None, reply_to=None) -> dict:
+    """A message as Telegram delivers it; a photo's sizes are real files on the fake (the bot may forward them)."""
+    return world.tg._message(person, chat, real_files(world, content), reply_to)
+
+
+def real_files(world, content: dict) -> dict:
+    return {**content, "photo": store_photo(world.tg.state, content["photo"])} if "photo" in content else content
+
+
 def assert_clean(world) -> None:
     assert world.errors.take() == [], "an exception reached the error handler"
     assert world.refused_calls() == [], "the bot made a call Telegram refuses"
@@ -88,7 +96,7 @@ def test_every_private_message_from_a_resident_gets_an_answer(world):
     @given(resident=st.sampled_from((*RESIDENTS, ASKER)), content=contents)
     def check(resident, content):
         before, relayed = len(world.bot_messages(resident)), len(world.bot_messages(OPERATORS))
-        world.feed(world.tg._message(resident, None, content))
+        world.feed(send(world, resident, content))
         assert_clean(world)
         answered = len(world.bot_messages(resident)) > before
         assert answered or resident == ASKER and len(world.bot_messages(OPERATORS)) > relayed, \
@@ -151,7 +159,7 @@ def test_a_forged_press_is_answered_and_changes_nothing(world):
 def _group_update(world, chat, person, content, reply):
     messages = world.bot_messages(chat) if chat != ELSEWHERE else []
     target = messages[reply % len(messages)] if messages and reply >= 0 else None
-    return world.tg._message(person, chat, content, target)
+    return send(world, person, content, chat, target)
 
 
 def test_strangers_and_odd_updates_in_groups_change_nothing(world):
@@ -167,7 +175,7 @@ def test_strangers_and_odd_updates_in_groups_change_nothing(world):
         if wrapper in ("message", "reply"):
             update = _group_update(world, chat, person, content, reply if wrapper == "reply" else -1)
         elif wrapper == "private_edit":
-            message = dict(world.tg._message(person, None, content)["message"], edit_date=1_772_600_000)
+            message = dict(send(world, person, content)["message"], edit_date=1_772_600_000)
             update = {"edited_message": message}
         elif wrapper == "edited_message":
             message = dict(_group_update(world, chat, person, content, -1)["message"], edit_date=1_772_600_000)
@@ -176,7 +184,7 @@ def test_strangers_and_odd_updates_in_groups_change_nothing(world):
             update = {"inline_query": {"id": str(next(files)), "from": world.tg.state.users[person].as_json(),
                                        "query": (content.get("text") or "")[:256], "offset": ""}}
         else:
-            update = {wrapper: {"message_id": next(files), "date": 1_772_600_000, **content,
+            update = {wrapper: {"message_id": next(files), "date": 1_772_600_000, **real_files(world, content),
                                 "chat": {"id": -1007770001, "type": "channel", "title": "News"},
                                 "sender_chat": {"id": -1007770001, "type": "channel", "title": "News"}}}
         world.feed(world.run(world.tg.enqueue(update)) if "update_id" not in update else update)
