@@ -77,6 +77,13 @@ class Input:
     place_name: str | None = None        # a shared venue's title and address
     photo: Photo | None = None
 
+    def __post_init__(self) -> None:
+        """A NUL character carries nothing a person meant, and PostgreSQL refuses it in text: drop it."""
+        for name in ("text", "args", "place_name"):
+            value = getattr(self, name)
+            if value and "\x00" in value:
+                object.__setattr__(self, name, value.replace("\x00", ""))
+
 
 @dataclass(frozen=True)
 class Text:

@@ -237,3 +237,18 @@ async def test_an_ordinary_category_does_not_alarm(stack):
     await t.press("Skip")
     filed = await t.press("Send the report")
     assert "Your report is KOZ-2026-00001" in filed and "If someone is in danger" not in filed
+
+
+async def test_a_nul_character_in_what_a_resident_types_is_dropped_not_fatal(stack):
+    t = stack.console()
+    await t.say("/start")
+    await t.press("English")
+    await t.press("Report a problem")
+    await t.press("Street light")
+    await t.say("The lamp\x00 by the bakery is dark")
+    await t.say(SQUARE)
+    await t.press("Skip")
+    filed = await t.press("Send the report")
+    assert "Your report is KOZ-2026-00001" in filed
+    [ticket] = stack.helpline.tickets()
+    assert ticket.description == "The lamp by the bakery is dark"
