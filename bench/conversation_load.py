@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import secrets
 import subprocess
 import sys
@@ -44,7 +45,7 @@ async def one_run(name: str, kind: str, walk: str, args, logs: Path, database_ur
     async with FakeTelegram() as tg:
         replies = Replies(tg)
         bot = BotProcess(kind, tg, database_url=database_url, rasa_url=rasa[0], rasa_token=rasa[1],
-                         log=logs / (name.replace(", ", "_").replace(" ", "_") + ".log"), overall_limit=overall_limit)
+                         log=logs / (re.sub(r"\W+", "_", name) + ".log"), overall_limit=overall_limit)
         try:
             await bot.ready()
             limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)

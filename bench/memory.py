@@ -1,7 +1,7 @@
 """Benchmark: the bot process's resident memory over 10,000 conversations, and its growth.
 
-Each conversation is a new resident: /start and the language (a short exchange), and every Nth resident
-files a whole report. The bot runs in its own process, built as `helpline run` builds it, in webhook mode,
+Each conversation is a new resident: /start (answered with the greeting and the choice of language), and
+every Nth resident files a whole report. The bot runs in its own process, built as `helpline run` builds it, in webhook mode,
 against the local fake Bot API server; its VmRSS is read from /proc after each thousand conversations.
 Growth is measured from the 2nd to the 10th thousand (the first thousand warms caches and pools up).
 python-telegram-bot's overall limit of 30 messages/s is lifted in this run (see conversation_load.py for the
@@ -49,7 +49,7 @@ async def conversations(load: Load, args, sample) -> None:
                 if args.report_every and n % args.report_every == args.report_every - 1:
                     await load.report(chat_id, LANGS[n % 4])
                 else:
-                    await load.greet(chat_id, LANGS[n % 4])
+                    await load.start(chat_id, LANGS[n % 4])
             except StepFailed:
                 load.failures += 1
             done += 1
@@ -81,6 +81,8 @@ async def measure(args, database_url: str, logs: Path) -> dict:
 
                 def sample(done: int) -> None:
                     samples.append((done, bot.rss_mb()))
+                    print(f"  {done} conversations: {samples[-1][1]:.1f} MB after {time.perf_counter() - started:.0f} s",
+                          flush=True)
                     if snapshots and done in (2 * args.every, args.conversations):
                         bot.process.send_signal(__import__("signal").SIGUSR1)
                 await conversations(load, args, sample)
@@ -129,7 +131,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: 20 conversations, sampled each 2")
     parser.add_argument("--conversations", type=int, default=10_000)
-    parser.add_argument("--report-every", type=int, default=20, help="every Nth resident files a whole report")
+    parser.add_argument("--report-every", type=int, default=50, help="every Nth resident files a whole report")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument("--tracemalloc", action="store_true", help="show the lines whose allocations grew most")

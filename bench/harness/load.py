@@ -221,6 +221,11 @@ class Load:
             await self.tg.send_text(chat_id, text)
         return await self.step(chat_id, self.last_update(), test)
 
+    async def start(self, chat_id: int, lang: str) -> Reply:
+        """A new resident's first message: /start, answered with the greeting and the choice of language."""
+        self.person(chat_id, lang)
+        return await self.say(chat_id, "/start", offers("lang:"))
+
     async def greet(self, chat_id: int, lang: str) -> Reply:
         """/start and the language: the short exchange every new resident has."""
         self.person(chat_id, lang)
