@@ -11,9 +11,10 @@ pytestmark = pytest.mark.rasa
 
 HELDOUT = sorted((Path(__file__).resolve().parents[2] / "nlu" / "tests" / "heldout").glob("*.jsonl"))
 MIN_TOP1, MIN_TOP3 = 0.90, 0.97          # report lines: the category
-# Intent lines (questions, emergencies, a person): the intent. First model measured 57.5-67.5% per language
-# (emergencies are also caught by keywords, core/emergency.py); the bar guards against regressions, 0.85 is the aim.
-MIN_INTENT_TOP1 = 0.55
+# Intent lines (questions, emergencies, a person): the intent. Model nlu-01f46fe043cb measured 78.8-85.0% per
+# language (emergencies are also caught by keywords, core/emergency.py); the bar guards against regressions,
+# 0.85 is the aim.
+MIN_INTENT_TOP1 = 0.75
 
 
 async def test_heldout_accuracy_in_every_language(rasa_nlu):
