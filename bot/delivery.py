@@ -6,9 +6,10 @@ share the work), commit the claim, render and send each row, then record the out
 A process that dies between sending and recording leaves its claim to expire; the row is then sent again.
 So a resident may, rarely, get a message twice, but never not at all (see docs/operations.md).
 
-Telegram's limits: python-telegram-bot's AIORateLimiter on the Application's bot (rate_limiter() below) keeps to
-29 messages a second overall, evenly spaced, and 20 a minute per group; this module keeps private chats to one
-message a second.
+Telegram's limits: python-telegram-bot's AIORateLimiter on the Application's bot (rate_limiter() below) keeps
+groups to 20 messages a minute and sets no overall limit, so answers to residents go out at once. Telegram's "about
+30 messages a second" is a limit on bulk sends: the deliverer keeps its own to OVERALL_PER_SECOND in any one second
+(SlidingWindow) and private chats to one message a second.
 """
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ import asyncio
 import logging
 import time
 import warnings
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -32,14 +34,57 @@ from core.ports import Clock, Notification, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-OVERALL_PER_SECOND = 29     # Telegram allows "about 30 messages a second" to different chats; one under it
+OVERALL_PER_SECOND = 30     # Telegram allows "about 30 messages a second" to different chats
 
 
 def rate_limiter() -> AIORateLimiter:
-    """AIORateLimiter spacing messages evenly at OVERALL_PER_SECOND. Its default (a bucket of 30 a second) lets
-    30 through at once and 30 more within the same second, which Telegram answers with 429 Too Many Requests
-    (bench/fanout.py: 916 of them for 2,000 notices)."""
-    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / OVERALL_PER_SECOND)
+    """AIORateLimiter with its per-group limit (20 a minute) and no overall one: pacing every call at 29 a second
+    queued each resident's answers behind everyone else's (about 11 conversation updates a second at most). The
+    outbox's bulk sends are paced by the Deliverer's SlidingWindow instead."""
+    return AIORateLimiter(overall_max_rate=0)
+
+
+class SlidingWindow:
+    """At most `limit` messages reach Telegram in any `period` seconds, however late the event loop wakes or
+    however long the way there takes: a send holds a place from its start until `period` after Telegram
+    answered it (it arrived somewhere in between), so the message `limit` places earlier arrived at least
+    `period` before this one. Unlike even spacing (AIORateLimiter's, which loses every late wake-up for good, or
+    its default bucket, which lets 30 through at once and 30 more within the same second), a late send is
+    made up at once. The cost: each place is held one answer's time longer than a second."""
+
+    def __init__(self, limit: int = OVERALL_PER_SECOND, period: float = 1.0) -> None:
+        self.limit, self.period = limit, period
+        self._answered: deque[float] = deque()     # when Telegram answered the sends of the last period
+        self._in_flight = 0
+        self._changed = asyncio.Condition()
+
+    @asynccontextmanager
+    async def place(self):
+        """`async with window.place(): await send()`: waits for a free place and holds it."""
+        async with self._changed:
+            while (wait := self._wait()) is not None:
+                try:
+                    await asyncio.wait_for(self._changed.wait(), wait)
+                except TimeoutError:
+                    pass
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._in_flight -= 1
+                self._answered.append(time.monotonic())
+                self._changed.notify()
+
+    def _wait(self) -> float | None:
+        """None when a place is free; else how long to wait: until the oldest answered send leaves the window,
+        or, with every place still waiting for Telegram, for an answer (at most a period)."""
+        now = time.monotonic()
+        while self._answered and now - self._answered[0] >= self.period:
+            self._answered.popleft()
+        if self._in_flight + len(self._answered) < self.limit:
+            return None
+        return self.period - (now - self._answered[0]) if self._answered else self.period
 
 
 @dataclass(frozen=True)
@@ -75,9 +120,11 @@ ToThread = Callable[..., Awaitable]
 
 class Deliverer:
     def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock, renderers: Renderers, bot: Bot,
-                 policy: DeliveryPolicy | None = None, to_thread: ToThread = asyncio.to_thread) -> None:
+                 policy: DeliveryPolicy | None = None, to_thread: ToThread = asyncio.to_thread,
+                 window: SlidingWindow | None = None) -> None:
         self.uow, self.clock, self.renderers, self.bot = uow, clock, renderers, bot
         self.policy = policy or DeliveryPolicy()
+        self.window = window or SlidingWindow()
         self.to_thread = to_thread
         self._last_send: dict[int, float] = {}   # chat id -> monotonic time of the last message to it
 
@@ -120,7 +167,8 @@ class Deliverer:
             return await self._record(self._failed(notification, f"render: {error!r}"))
         try:
             await self._pace(notification.chat_id)
-            message = await self._send(notification.chat_id, outgoing)
+            async with self.window.place():
+                message = await self._send(notification.chat_id, outgoing)
         except TelegramError as error:
             return await self._record(self._after_error(notification, error))
         finally:

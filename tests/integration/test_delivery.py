@@ -8,10 +8,11 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from telegram.ext import ExtBot
 
 from bot.db.engine import make_engine
 from bot.db.uow import unit_of_work_factory
-from bot.delivery import Deliverer, DeliveryPolicy
+from bot.delivery import Deliverer, DeliveryPolicy, rate_limiter
 from bot.outgoing import Outgoing, Renderers
 from core.ports import Notification
 from tests.support.clock import FixedClock
@@ -231,6 +232,36 @@ async def test_a_private_chat_gets_at_most_one_message_a_second(tg, uow_factory,
     assert asyncio.get_running_loop().time() - started >= 2.0
     assert [c.status for c in tg.calls_to("sendMessage") if c.status == 429] == []
     assert texts(tg, ANNA) == ["message 0", "message 1", "message 2"]
+
+
+async def test_bulk_sends_keep_to_thirty_in_any_second_and_telegram_refuses_none(tg, uow_factory, clock, bot):
+    tg.rate_limits = True                   # the fake answers 429 to the 31st message within one second
+    residents = range(900_001, 900_076)
+    for chat_id in residents:
+        tg.user(chat_id, f"Resident {chat_id}", started=True)
+        queue(uow_factory, chat_id, f"news for {chat_id}")
+    deliverer = Deliverer(uow_factory, clock, plain_renderers(), bot, DeliveryPolicy(batch=100))
+
+    started = asyncio.get_running_loop().time()
+    assert (await deliverer.deliver_due()).sent == 75
+    took = asyncio.get_running_loop().time() - started
+    assert [c for c in tg.calls_to("sendMessage") if c.status == 429] == []
+    assert 2.0 <= took < 6.0                # 75 at about 30 a second: more than two seconds, not much more
+    assert all(texts(tg, chat_id) == [f"news for {chat_id}"] for chat_id in residents)
+
+
+async def test_answers_to_residents_are_not_held_to_the_bulk_pace(tg):
+    """The Application's rate limiter (bot/delivery.py) paces only groups: 60 answers to 60 residents go out at
+    once (at 29 a second they took two seconds, and every resident waited behind the others)."""
+    residents = range(910_001, 910_061)
+    for chat_id in residents:
+        tg.user(chat_id, f"Resident {chat_id}", started=True)
+    async with ExtBot(tg.token, base_url=tg.base_url, rate_limiter=rate_limiter()) as limited:
+        started = asyncio.get_running_loop().time()
+        await asyncio.gather(*(limited.send_message(chat_id, "Thank you") for chat_id in residents))
+        took = asyncio.get_running_loop().time() - started
+    assert all(texts(tg, chat_id) == ["Thank you"] for chat_id in residents)
+    assert took < 1.5
 
 
 # --- several processes ----------------------------------------------------------------------------
