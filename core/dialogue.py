@@ -107,6 +107,15 @@ class Reply:
     remove_keyboard: bool = False
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one input led to. `with_person`: the chat is (or was, until this input) talking to an operator, so
+    the input may have queued relays for the operators' group (core/handover.py) that are best sent at once."""
+    replies: list[Reply]
+    lang: str
+    with_person: bool = False
+
+
 def T(key: str, count: int | None = None, **args: Any) -> Text:
     return Text(key, args, count)
 
@@ -160,15 +169,21 @@ class Conversation:
 
     async def handle(self, sender: Sender, inp: Input) -> tuple[list[Reply], str]:
         """Process one input from a chat; returns the replies and the language to show them in."""
-        resident = self.helpline.resident_for(sender.chat_id, sender.name)
-        state = self.helpline.load_conversation(sender.chat_id) or {"step": str(Step.IDLE), "v": 0}
+        outcome = await self.answer(sender, inp)
+        return outcome.replies, outcome.lang
+
+    async def answer(self, sender: Sender, inp: Input) -> Outcome:
+        """Process one input from a chat: the replies, their language, and whether a person was involved."""
+        resident, state = self.helpline.resident_and_conversation(sender.chat_id, sender.name)
+        state = state or {"step": str(Step.IDLE), "v": 0}
         turn = Turn(state, sender, resident.id, self._language(resident.language, state, sender, inp))
+        with_person = turn.step is Step.HANDOVER or bool((state.get("draft") or {}).get("handover"))
         state["lang"] = turn.lang
         await self._dispatch(turn, inp)
-        if turn.state.get("forgotten"):
-            return turn.replies, turn.lang
-        self.helpline.store_conversation(sender.chat_id, turn.state)
-        return turn.replies, turn.lang
+        outcome = Outcome(turn.replies, turn.lang, with_person or turn.step is Step.HANDOVER)
+        if not turn.state.get("forgotten"):
+            self.helpline.store_conversation(sender.chat_id, turn.state)
+        return outcome
 
     def _language(self, chosen: str | None, state: dict, sender: Sender, inp: Input) -> str:
         if chosen:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 GAP = 2
 HEBREW_FINALS = str.maketrans("ךםןףץ", "כמנפצ")
@@ -74,6 +74,10 @@ class Phrase:
 class EmergencyWords:
     """The phrases that mean danger, per language; a message in any language is checked against all."""
     phrases: dict[str, tuple[Phrase, ...]]
+    _first_words: FirstWords = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_first_words", FirstWords([p for ps in self.phrases.values() for p in ps]))
 
     @classmethod
     def of(cls, lists: dict[str, list[str]]) -> EmergencyWords:
@@ -84,7 +88,35 @@ class EmergencyWords:
         message = words(text)
         if not message:
             return None
-        return next((p for ps in self.phrases.values() for p in ps if p.found_in(message)), None)
+        return next((p for p in self._first_words.candidates(message) if p.found_in(message)), None)
+
+
+class FirstWords:
+    """The phrases indexed by their first word (exact, or the stem of a `word*`): a message is compared only with
+    the phrases one of its words can begin, a few dictionary look-ups a word instead of thousands of comparisons."""
+
+    def __init__(self, phrases: list[Phrase]) -> None:
+        self.phrases = phrases
+        self.exact: dict[str, list[int]] = {}
+        self.stems: dict[str, list[int]] = {}
+        for number, phrase in enumerate(phrases):
+            first = phrase.pattern[0]
+            if first.endswith("*"):
+                self.stems.setdefault(first[:-1], []).append(number)
+            else:
+                self.exact.setdefault(first, []).append(number)
+        self.stem_lengths = sorted({len(stem) for stem in self.stems})
+
+    def candidates(self, message: list[str]) -> list[Phrase]:
+        """The phrases whose first word matches a word of the message, in the list's order."""
+        found: set[int] = set()
+        for form in {form for word in message for form in _forms(word)}:
+            found.update(self.exact.get(form, ()))
+            for length in self.stem_lengths:
+                if length > len(form):
+                    break
+                found.update(self.stems.get(form[:length], ()))
+        return [self.phrases[number] for number in sorted(found)]
 
 
 NO_WORDS = EmergencyWords({})

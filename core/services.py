@@ -154,16 +154,27 @@ class Helpline:
     def resident_for(self, telegram_id: int, name: str | None = None) -> Resident:
         """The resident writing from this chat, registered on their first message."""
         with self.uow() as uow:
-            resident = uow.residents.by_telegram_id(telegram_id)
-            if resident is None:
-                resident = Resident(telegram_id, name, None, self.clock.now())
-                uow.residents.add(resident)
-                uow.commit()
-            elif name and resident.name != name:
-                resident.name = name
-                uow.residents.save(resident)
-                uow.commit()
+            resident = self._registered(uow, telegram_id, name)
+            uow.commit()
             return resident
+
+    def resident_and_conversation(self, telegram_id: int, name: str | None = None) -> tuple[Resident, dict | None]:
+        """resident_for and load_conversation in one transaction (one round of the database per message)."""
+        with self.uow() as uow:
+            resident = self._registered(uow, telegram_id, name)
+            state = uow.conversations.load(telegram_id)
+            uow.commit()
+            return resident, state
+
+    def _registered(self, uow: UnitOfWork, telegram_id: int, name: str | None) -> Resident:
+        resident = uow.residents.by_telegram_id(telegram_id)
+        if resident is None:
+            resident = Resident(telegram_id, name, None, self.clock.now())
+            uow.residents.add(resident)
+        elif name and resident.name != name:
+            resident.name = name
+            uow.residents.save(resident)
+        return resident
 
     def set_language(self, resident_id: int, language: str) -> None:
         with self.uow() as uow:

@@ -32,7 +32,7 @@ class ResidentChannel:
 
     def __init__(self, conversation: Conversation, translator: Translator, after_reply=None) -> None:
         self.conversation = conversation
-        self.after_reply = after_reply      # async (bot) -> None: e.g. relay what a handover queued at once
+        self.after_reply = after_reply      # async (bot) -> None: relay what a handover queued, at once
         self.translator = translator
         self.helpline = conversation.helpline
 
@@ -110,13 +110,14 @@ class ResidentChannel:
     async def respond(self, update: Update, inp: Input) -> None:
         chat, user = update.effective_chat, update.effective_user
         sender = Sender(chat.id, user.full_name if user else None, user.language_code if user else None)
-        replies, lang = await self.conversation.handle(sender, inp)
+        outcome = await self.conversation.answer(sender, inp)
+        replies, lang = outcome.replies, outcome.lang
         for reply in replies:
             text, markup = self.render(reply, lang), self.markup(reply, lang)
             await patiently(lambda: update.get_bot().send_message(chat.id, text, parse_mode=ParseMode.HTML,
                                                                   reply_markup=markup,
                                                                   disable_web_page_preview=True))
-        if self.after_reply:
+        if self.after_reply and outcome.with_person:
             await self.after_reply(update.get_bot())
 
     def render(self, reply: Reply, lang: str) -> str:

@@ -180,4 +180,4 @@ class NoNLU:
     """For deployments without Rasa: nothing is understood, the resident gets buttons."""
 
     async def understand(self, text: str) -> Understanding:
-        return Understanding(None, language=detect_language(text), available=False)
+        return Understanding(None, available=False)     # no language guess: nothing reads it (lingua costs ms)
