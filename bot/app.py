@@ -86,6 +86,7 @@ class App:
         from telegram.constants import ParseMode
         from telegram.ext import ApplicationBuilder, Defaults
 
+        from bot.chat_order import OneAtATimePerChat
         from bot.delivery import rate_limiter
         from bot.notices import Notices
         from handlers.ombudsman import OmbudsmanChat
@@ -96,7 +97,7 @@ class App:
         application = (ApplicationBuilder().token(s.telegram_token).base_url(s.telegram_api_base_url)
                        .base_file_url(s.telegram_api_base_url.replace("/bot", "/file/bot"))
                        .defaults(Defaults(parse_mode=ParseMode.HTML)).rate_limiter(rate_limiter())
-                       .build())
+                       .concurrent_updates(OneAtATimePerChat()).build())
         OmbudsmanChat(Notices(self.translator(), self.helpline)).install(application)   # first: its chat may be private
         desk = OperatorDesk(Handovers(self.helpline), self.renderers(), self.translator())
         residents = ResidentChannel(conversation or self.conversation(), self.translator(),

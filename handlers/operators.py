@@ -6,6 +6,7 @@ the button. Relays to and from the group go through the outbox; the desk deliver
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 
@@ -42,6 +43,7 @@ class OperatorDesk:
         self.renderers = renderers
         self.translator = translator
         self.lang = handovers.profile.default_language
+        self._delivering = asyncio.Lock()       # chats are handled side by side: one relay round at a time
 
     def install(self, app: Application) -> None:
         app.add_handler(CallbackQueryHandler(self.on_press, pattern=OPERATOR_BUTTON))
@@ -119,7 +121,12 @@ class OperatorDesk:
     # --- delivery ---------------------------------------------------------------------------------
 
     async def deliver(self, bot: Bot) -> None:
-        """Send the handovers' waiting outbox rows now, in order; a chat that fails is retried later."""
+        """Send the handovers' waiting outbox rows now, in order; a chat that fails is retried later. One round at
+        a time (two at once would both send what they found waiting)."""
+        async with self._delivering:
+            await self._deliver(bot)
+
+    async def _deliver(self, bot: Bot) -> None:
         failed: set[int] = set()
         for notification in self.handovers.undelivered():
             if notification.chat_id in failed:
@@ -135,7 +142,7 @@ class OperatorDesk:
             self.handovers.delivered(notification, sent.message_id)
 
     async def after_resident(self, bot: Bot) -> None:
-        """Called after each resident message: relay what it queued."""
+        """Called after a resident's message in (or into, or out of) a handover: relay what it queued."""
         await self.deliver(bot)
 
     def _plain(self, key: str, **args) -> str:
