@@ -85,3 +85,16 @@ def test_a_star_matches_any_ending_and_hebrew_prefixes_are_tried():
     assert words.match("πλημμύρισαν τα υπόγεια") is not None
     assert words.match("יש ריח חזק מהגז") is not None
     assert words.match("הגזים") is None
+
+
+def test_every_phrase_of_the_list_is_found_as_the_whole_list_would_find_it(words):
+    """The first-word index (core/emergency.py) finds what comparing with every phrase in order finds."""
+    from core.emergency import words as split
+
+    def every_phrase(text: str):
+        message = split(text)
+        return next((p for ps in words.phrases.values() for p in ps if p.found_in(message)), None)
+    for phrase in (p for ps in words.phrases.values() for p in ps):
+        for text in (phrase.text.replace("*", "aki"), f"Look, {phrase.text.replace('*', '')} here, help!",
+                     f"ו{phrase.text.replace('*', 'ות')}"):
+            assert words.match(text) == every_phrase(text), text
