@@ -5,6 +5,7 @@ the conversation live in core/dialogue.py, not here.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
@@ -23,8 +24,8 @@ log = logging.getLogger(__name__)
 PRIVATE = filters.ChatType.PRIVATE
 MAX_TEXT = 4096
 RESIDENT_BUTTON = r"^(\d+|g):"   # the conversation's buttons; d: o: op: belong to departments, ombudsman, operators
-COMMANDS = ("report", "status", "mytickets", "follow", "complain", "person", "language", "help", "cancel", "mydata",
-            "forget")
+COMMANDS = ("report", "status", "mytickets", "follow", "complain", "info", "person", "language", "help", "cancel",
+            "mydata", "forget")
 
 
 class ResidentChannel:
@@ -92,18 +93,11 @@ class ResidentChannel:
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        try:
-            await patiently(query.answer)
-        except TelegramError as exc:      # the spinner stops by itself; the answer below matters more
-            log.warning("could not answer the button press: %s", exc)
-        if query.message is None or query.message.chat.type != ChatType.PRIVATE:
-            return
-        if query.data and not query.data.startswith("g:") and query.message.reply_markup:
-            try:
-                await query.edit_message_reply_markup(reply_markup=None)
-            except TelegramError as exc:
-                log.debug("could not clear buttons: %s", exc)
-        await self.respond(update, Input(Kind.BUTTON, query.data or ""))
+        private = query.message is not None and query.message.chat.type == ChatType.PRIVATE
+        clear = private and query.data and not query.data.startswith("g:") and query.message.reply_markup
+        await asyncio.gather(_answer(query), *([_clear_buttons(query)] if clear else []))   # one round trip
+        if private:
+            await self.respond(update, Input(Kind.BUTTON, query.data or ""))
 
     # --- output -----------------------------------------------------------------------------------
 
@@ -162,3 +156,16 @@ class ResidentChannel:
         except Exception:  # noqa: BLE001 - the error handler must never raise
             log.exception("could not tell chat %s about the error", update.effective_chat.id)
 
+
+async def _answer(query) -> None:
+    try:
+        await patiently(query.answer)
+    except TelegramError as exc:      # the spinner stops by itself; the answer that follows matters more
+        log.warning("could not answer the button press: %s", exc)
+
+
+async def _clear_buttons(query) -> None:
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except TelegramError as exc:
+        log.debug("could not clear buttons: %s", exc)
