@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, Callable
 
 from core.handover import Handovers
-from core.answers import EMERGENCY, Answer, answer, topic_of
+from core.answers import EMERGENCY, INTENT_TOPICS, Answer, answer, topic_of
 from core.emergency import NO_WORDS, EmergencyWords
 from core.ports import NLU, Geocoder, GeocodingUnavailable, Understanding
 from core.routing import inside_boundary
@@ -229,6 +229,8 @@ class Conversation:
             return self._cancel(turn)
         if name == "person":
             return self._ask_for_person(turn)
+        if name == "info":
+            return self._info_menu(turn)
         if name in ("report", "new"):
             return self._begin_report(turn)
         if name == "status":
@@ -288,6 +290,8 @@ class Conversation:
 
     def _global_action(self, turn: Turn, action: str) -> None:
         kind, _, ref = action.partition(":")
+        if kind == "info":
+            return self._info(turn, ref)
         if kind == "answer":
             ticket = self._ticket_or_none(ref)
             if ticket and ticket.reporter_id == turn.resident_id and ticket.status is Status.NEEDS_INFO:
@@ -325,7 +329,7 @@ class Conversation:
 
     async def _press_menu(self, turn: Turn, value: str) -> None:
         {"report": self._begin_report, "mine": self._my_tickets, "help": self._help,
-         "language": self._ask_language}.get(value, self._menu)(turn)
+         "language": self._ask_language, "info": self._info_menu}.get(value, self._menu)(turn)
 
     async def _press_lang(self, turn: Turn, code: str) -> None:
         if code not in LANGUAGES:
@@ -848,8 +852,28 @@ class Conversation:
         turn.send(T("menu"), buttons=[[turn.button(T("btn_report"), "menu:report")],
                                       [turn.button(T("btn_my_tickets"), "menu:mine"),
                                        turn.button(T("btn_help"), "menu:help")],
-                                      [turn.button(T("btn_language"), "menu:language"),
-                                       Button(T("btn_person"), "g:person")]])
+                                      [turn.button(T("btn_info"), "menu:info"),
+                                       turn.button(T("btn_language"), "menu:language")],
+                                      [Button(T("btn_person"), "g:person")]])
+
+    def _info_menu(self, turn: Turn) -> None:
+        """Municipal information with buttons alone: the topics the profile's knowledge base answers."""
+        now = self.helpline.clock.now()
+        topics = [t for intent, t in INTENT_TOPICS.items()
+                  if answer(self.profile.knowledge, intent, self.profile.calendar, now) is not None]
+        if not topics:
+            return self._offer_person(turn)
+        buttons = [Button(T(f"btn_topic_{t}"), f"g:info:{t}") for t in topics]
+        turn.send(T("info_pick"), buttons=[buttons[i:i + 2] for i in range(0, len(buttons), 2)])
+
+    def _info(self, turn: Turn, topic: str) -> None:
+        intent = f"ask_{topic}"
+        if intent not in INTENT_TOPICS:
+            turn.send(T("stale_button"))
+            return self._prompt(turn)
+        self._answer_question(turn, intent)
+        if turn.step is not Step.IDLE:
+            self._prompt(turn)                      # a question mid-report: the report goes on where it was
 
     def _help(self, turn: Turn) -> None:
         turn.send(T("help", example=self._example_ref()))

@@ -169,3 +169,40 @@ async def test_an_unknown_question_offers_a_person(uow_factory, lang, question):
     assert screen(stack, "answer_unknown", lang) in out
     assert stack.translator.label(T("btn_person"), lang) in out
     assert any(b.data == "g:person" for b in t.console.buttons)
+
+
+async def test_municipal_information_with_buttons_alone_even_with_the_nlu_down(uow_factory):
+    stack = build_stack(uow_factory, "kozani")           # no NLU at all
+    t = stack.console()
+    await t.say("/start")
+    await t.press("English")
+    topics = await t.press("Information")
+    assert "What would you like to know?" in topics
+    hours = await t.press("Opening hours")
+    assert "open" in hours.lower() or "closed" in hours.lower()
+    fees = await t.say("/info")
+    assert "What would you like to know?" in fees
+    answer = await t.press("Paying fees")
+    topic = stack.helpline.profile.knowledge.topics["fees"]
+    assert stack.helpline.profile.departments[topic.department].names["en"] in answer
+
+
+async def test_information_mid_report_keeps_the_draft(uow_factory):
+    stack = build_stack(uow_factory, "kozani")
+    t = stack.console()
+    await t.say("/start")
+    await t.press("English")
+    await t.press("Report a problem")
+    await t.press("Street light")
+    await t.say("The lamp outside the bakery is dark")
+    await t.say("/info")
+    out = await t.press("Recycling")
+    topic = stack.helpline.profile.knowledge.topics["recycling"]
+    assert stack.helpline.profile.departments[topic.department].names["en"] in out
+    assert "location" in out.lower() or "where" in out.lower()      # and the report asks for its place again
+    await t.say("/loc 40.3007,21.7887")
+    await t.press("Skip")
+    filed = await t.press("Send the report")
+    assert "Your report is KOZ-2026-00001" in filed
+    [ticket] = stack.helpline.tickets()
+    assert ticket.description == "The lamp outside the bakery is dark"
