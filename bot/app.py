@@ -56,14 +56,15 @@ class App:
 
     def renderers(self, translator: Translator | None = None) -> Renderers:
         """Every notification kind the outbox may hold, with the function that renders it."""
+        translator = translator or self.translator()
         renderers = Renderers()
-        register_department_cards(renderers, self.helpline, translator or self.translator())
-        register_notices(renderers, translator or self.translator(), self.helpline)
-        register_scheduler_renderers(renderers, translator or self.translator())
-        register_handovers(renderers, translator or self.translator(), self.profile)
+        register_department_cards(renderers, self.helpline, translator)
+        register_notices(renderers, translator, self.helpline)
+        register_scheduler_renderers(renderers, translator)
+        register_handovers(renderers, translator, self.profile)
         return renderers
 
-    def scheduler(self, bot):
+    def scheduler(self, bot, renderers: Renderers | None = None, handovers: Handovers | None = None):
         """The periodic jobs (bot/scheduler.py): outbox delivery with `bot`, sweeps, digest, retention."""
         from bot.delivery import Deliverer, DeliveryPolicy
         from bot.scheduler import LeaderLock, Scheduler
@@ -72,8 +73,8 @@ class App:
         s = self.settings
         policy = DeliveryPolicy(max_attempts=s.delivery_max_attempts, first_retry_s=s.delivery_first_retry_s,
                                 longest_retry_s=s.delivery_longest_retry_s, send_timeout_s=s.delivery_timeout_s)
-        deliverer = Deliverer(self.helpline.uow, self.clock, self.renderers(), bot, policy)
-        handovers = Handovers(self.helpline)
+        deliverer = Deliverer(self.helpline.uow, self.clock, renderers or self.renderers(), bot, policy)
+        handovers = handovers or Handovers(self.helpline)
 
         def operators_digest() -> int:
             return 1 if handovers.write_digest() else 0
@@ -89,6 +90,8 @@ class App:
         from bot.chat_order import OneAtATimePerChat
         from bot.delivery import rate_limiter
         from bot.notices import Notices
+        from handlers.departments import DepartmentChannel
+        from handlers.limits import install_limits
         from handlers.ombudsman import OmbudsmanChat
         from handlers.operators import OperatorDesk
         from handlers.residents import ResidentChannel
@@ -98,19 +101,18 @@ class App:
                        .base_file_url(s.telegram_api_base_url.replace("/bot", "/file/bot"))
                        .defaults(Defaults(parse_mode=ParseMode.HTML)).rate_limiter(rate_limiter())
                        .concurrent_updates(OneAtATimePerChat()).build())
-        OmbudsmanChat(Notices(self.translator(), self.helpline)).install(application)   # first: its chat may be private
-        desk = OperatorDesk(Handovers(self.helpline), self.renderers(), self.translator())
-        residents = ResidentChannel(conversation or self.conversation(), self.translator(),
-                                    after_reply=desk.after_resident)
-        from handlers.limits import install_limits
-        install_limits(application, s, residents.conversation, self.translator())   # per-resident limits, first
+        conversation, translator, renderers = conversation or self.conversation(), self.translator(), self.renderers()
+        OmbudsmanChat(Notices(translator, self.helpline)).install(application)   # first: its chat may be private
+        desk = OperatorDesk(conversation.handovers, renderers, translator)
+        residents = ResidentChannel(conversation, translator, after_reply=desk.after_resident)
+        install_limits(application, s, conversation, translator)   # per-resident limits, first
         residents.install(application)
         desk.install(application)
-        from handlers.departments import DepartmentChannel
-        DepartmentChannel.build(self.helpline, self.translator()).install(application)
+        DepartmentChannel.build(self.helpline, translator).install(application)
         application.add_handler(residents.unknown_button_handler())     # last: only presses nobody else takes
         application.post_init = residents.publish_commands
-        self.scheduler(application.bot).attach(application)   # keep last: it wraps post_init and post_shutdown
+        # keep last: it wraps post_init and post_shutdown
+        self.scheduler(application.bot, renderers, conversation.handovers).attach(application)
         return application
 
 

@@ -361,9 +361,11 @@ class Helpline:
             return uow.chats.all()
 
     def department_of_chat(self, chat_id: int) -> str | None:
-        """The department whose group this chat is, if any."""
-        for key in self.profile.departments:
-            if self.chat_of(department_chat(key)) == chat_id:
+        """The department whose group this chat is, if any (the bindings read once, in one transaction)."""
+        with self.uow() as uow:
+            bound = uow.chats.all()
+        for key, dept in self.profile.departments.items():
+            if bound.get(department_chat(key), dept.chat_id) == chat_id:
                 return key
         return None
 
