@@ -190,19 +190,24 @@ def build_app(url: str) -> composition.App:
 
 # --- measuring ----------------------------------------------------------------------------------------------
 
-def measure(app: composition.App, queries: int, rng: random.Random) -> tuple[list[float], int]:
-    """Time open_tickets_nearby for random reports (places and categories as the tickets'); ms each, and the
-    number of open tickets found in all."""
+def measure(app: composition.App, queries: int, rng: random.Random) -> tuple[list[float], list[float], int]:
+    """Time open_tickets_nearby for random reports (places and categories as the tickets'), in two passes of
+    `queries` searches each at different places: the first with the database file as the machine left it (on a
+    machine that did something else since, much of a 1 GB SQLite file is no longer in the page cache), the second
+    once the first has read the town's open tickets in, as on a helpline that is running. ms each, and the number
+    of open tickets the second pass found in all."""
     box, (keys, weights) = town(app), categories(app)
-    asks = [(rng.choices(keys, weights)[0], Location(*a_place(rng, box))) for _ in range(queries + 50)]
-    for category, place in asks[:50]:                   # warm the connection pool and caches
+    asks = [(rng.choices(keys, weights)[0], Location(*a_place(rng, box))) for _ in range(2 * queries + 50)]
+    for category, place in asks[:50]:                   # the connection pool and the ORM's caches
         app.helpline.open_tickets_nearby(category, place)
-    timings, found = [], 0
-    for category, place in asks[50:]:
+    passes: list[list[float]] = [[], []]
+    found = 0
+    for n, (category, place) in enumerate(asks[50:]):
         start = time.perf_counter()
-        found += len(app.helpline.open_tickets_nearby(category, place))
-        timings.append((time.perf_counter() - start) * 1000)
-    return timings, found
+        found_here = len(app.helpline.open_tickets_nearby(category, place))
+        passes[n // queries].append((time.perf_counter() - start) * 1000)
+        found += found_here if n >= queries else 0
+    return passes[0], passes[1], found
 
 
 def run_backend(backend: str, tickets: int, queries: int, quick: bool, fresh: bool) -> dict:
@@ -220,10 +225,11 @@ def run_backend(backend: str, tickets: int, queries: int, quick: bool, fresh: bo
                 (CACHE / f"bench_nearby_{migrate.head_revision()}_{tickets}.{backend}.done").write_text(url + "\n")
         app = build_app(url)
         try:
-            timings, found = measure(app, queries, random.Random(2))
+            first, timings, found = measure(app, queries, random.Random(2))
         finally:
             app.close()
     return {"backend": backend, "tickets": tickets, "queries": queries,
+            "first_pass_p95_ms": round(percentile(first, 0.95), 2),
             "p50_ms": round(statistics.median(timings), 2), "p95_ms": round(percentile(timings, 0.95), 2),
             "p99_ms": round(percentile(timings, 0.99), 2), "max_ms": round(max(timings), 2),
             "found_per_query": round(found / queries, 2), "generated_s": round(generated_s, 1)}
@@ -241,9 +247,10 @@ def main() -> int:
     queries = args.queries or (200 if args.quick else 3000)
     rows = [run_backend(backend, tickets, queries, args.quick, args.fresh)
             for backend in args.backend or ("sqlite", "postgresql")]
-    print_table(f"Nearby-duplicate search (Helpline.open_tickets_nearby), {tickets:,} tickets, {queries} searches",
-                rows)
-    bar = {f"p95 under {BAR_MS:g} ms on {row['backend']}": {"met": row["p95_ms"] < BAR_MS, "p95_ms": row["p95_ms"]}
+    print_table(f"Nearby-duplicate search (Helpline.open_tickets_nearby), {tickets:,} tickets, {queries} searches "
+                "(first pass: the database file as found; the other columns: the second pass)", rows)
+    bar = {f"p95 under {BAR_MS:g} ms on {row['backend']} (second pass)": {"met": row["p95_ms"] < BAR_MS,
+                                                                          "p95_ms": row["p95_ms"]}
            for row in rows}
     record("nearby", {"tickets": tickets, "queries": queries, "quick": args.quick, "profile": PROFILE},
            {row["backend"]: {k: v for k, v in row.items() if k != "backend"} for row in rows}, bar)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-COLUMNS = {"backend", "tickets", "queries", "p50_ms", "p95_ms", "p99_ms", "max_ms", "found_per_query", "generated_s"}
+COLUMNS = {"backend", "tickets", "queries", "first_pass_p95_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms", "found_per_query", "generated_s"}
 
 
 @pytest.mark.postgres
@@ -31,4 +31,4 @@ def test_the_quick_nearby_search_times_both_backends_and_records_its_figures(tmp
     assert set(line["figures"]) == {"sqlite", "postgresql"}
     for figures in line["figures"].values():
         assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"] <= figures["max_ms"]
-    assert set(line["bar"]) == {"p95 under 10 ms on sqlite", "p95 under 10 ms on postgresql"}
+    assert set(line["bar"]) == {"p95 under 10 ms on sqlite (second pass)", "p95 under 10 ms on postgresql (second pass)"}
