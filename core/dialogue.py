@@ -715,9 +715,9 @@ class Conversation:
                         location=Location(d["lat"], d["lon"], d.get("address")), resident_id=turn.resident_id,
                         language=turn.lang, photos=tuple(Photo(p) for p in d.get("photos", [])))
         done_state = {"step": str(Step.IDLE), "v": turn.state.get("v", 0) + 1, "lang": turn.lang, "draft": {}}
-        filed = self.helpline.file_report(report, chat=(turn.sender.chat_id, done_state))
-        if d.get("handover"):
-            self.handovers.filed(d["handover"], filed.ticket.ref)
+        handover = d.get("handover")
+        filed = self.helpline.file_report(report, chat=(turn.sender.chat_id, done_state), also=(
+            (lambda uow, f: self.handovers.record_filed(uow, handover, f.ticket.ref)) if handover else None))
         turn.state.clear()
         turn.state.update(done_state)
         turn.send(self._filed_text(filed, turn.lang), remove_keyboard=True)

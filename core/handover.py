@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 
 from core.ports import Handover, HandoverMessage, Notification, UnitOfWork
 from core.routing import inside_boundary
-from core.services import OPERATORS_CHAT, Helpline, Report
+from core.services import OPERATORS_CHAT, Filed, Helpline, Report
 from core.sla import WorkingCalendar
 from core.tickets import DomainError, Location, NotAllowed, Photo
 
@@ -106,16 +106,15 @@ class Handovers:
                 "photos": [m.photo for m in messages if m.sender == "resident" and m.photo],
                 "handover": handover.id}
 
-    def filed(self, handover_id: int, ref: str) -> None:
-        """The report the operator asked for was filed: keep its reference and tell the operators."""
-        with self.helpline.uow() as uow:
-            handover = uow.handovers.get(handover_id)
-            if handover is None:
-                return
-            handover.ticket_ref = ref
-            uow.handovers.save(handover)
-            self._to_operators(uow, handover, TICKETED, ref=ref)
-            uow.commit()
+    def record_filed(self, uow: UnitOfWork, handover_id: int, ref: str) -> None:
+        """The report the operator asked for is being filed (in `uow`, the filing's own transaction): keep its
+        reference on the handover and tell the operators."""
+        handover = uow.handovers.get(handover_id)
+        if handover is None:
+            return
+        handover.ticket_ref = ref
+        uow.handovers.save(handover)
+        self._to_operators(uow, handover, TICKETED, ref=ref)
 
     # --- the operators' side ----------------------------------------------------------------------
 
@@ -193,9 +192,10 @@ class Handovers:
         photos = tuple(Photo(m.photo) for m in messages if m.sender == "resident" and m.photo)
         report = Report(category, _description(messages), Location(*place, f"{place[0]:.5f}, {place[1]:.5f}"),
                         handover.resident_id, handover.language, photos)
-        filed = self.helpline.file_report(report)
-        with self.helpline.uow() as uow:
-            handover = self._open(uow, handover_id)
+        done: list[Handover] = []
+
+        def mark(uow: UnitOfWork, filed: Filed) -> None:     # in the filing's transaction: one ticket, ever
+            handover = self._open(uow, handover_id)          # made a ticket already: HandoverClosed, nothing filed
             if handover.operator_id is None:
                 self._claim(handover, operator_id, name)
             handover.ticket_ref = filed.ticket.ref
@@ -203,8 +203,10 @@ class Handovers:
             t = filed.ticket
             self._to_resident(uow, handover, FILED, ref=t.ref, department=t.department,
                               outside_body=filed.route.outside_body, due=t.resolve_due.isoformat())
-            uow.commit()
-            return handover
+            done.append(handover)
+
+        self.helpline.file_report(report, also=mark)
+        return done[0]
 
     def _ask_place(self, handover_id: int, operator_id: int, name: str | None) -> Handover:
         with self.helpline.uow() as uow:

@@ -71,11 +71,13 @@ class Helpline:
 
     # --- residents' reports ---------------------------------------------------------------------------
 
-    def file_report(self, report: Report, chat: tuple[int, dict] | None = None) -> Filed:
+    def file_report(self, report: Report, chat: tuple[int, dict] | None = None,
+                    also: Callable[[UnitOfWork, Filed], None] | None = None) -> Filed:
         """File a ticket: route it, give it a number and deadlines, and tell whoever must know.
 
         `chat` (chat id, conversation state) is stored in the same transaction, so a crash can never leave
-        a filed ticket with a conversation still offering to file it again.
+        a filed ticket with a conversation still offering to file it again. `also` does more in that same
+        transaction (an operator's handover marked as filed); if it raises, nothing is filed.
         """
         profile, now = self.profile, self.clock.now()
         loc = report.location
@@ -101,8 +103,11 @@ class Helpline:
             uow.tickets.add(ticket)
             if chat:
                 uow.conversations.store(*chat)
+            filed = Filed(ticket, where)
+            if also:
+                also(uow, filed)
             uow.commit()
-        return Filed(ticket, where)
+        return filed
 
     def open_tickets_nearby(self, category: str, location: Location) -> list[tuple[Ticket, float]]:
         """Open tickets of the same category within the category's duplicate radius, nearest first."""

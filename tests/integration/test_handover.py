@@ -151,6 +151,42 @@ async def test_a_handover_with_a_place_becomes_a_ticket_at_once(stack):
     assert filed.payload["ref"] == ticket.ref
 
 
+async def test_a_second_tap_on_make_a_ticket_files_nothing_more(stack):
+    handovers = staffed(stack)
+    t = stack.console(chat_id=1108)
+    await t.say("/person")
+    await t.say("/loc 40.3007,21.7887")
+    await t.say("The bench in the square is broken")
+    [waiting] = handovers.waiting()
+    handovers.to_ticket(waiting.id, OPERATOR, "Eleni")
+    with pytest.raises(HandoverClosed):
+        handovers.to_ticket(waiting.id, COLLEAGUE, "Nikos")
+    assert len(stack.helpline.tickets()) == 1
+    assert len([n for n in to_resident(stack, 1108) if n.kind == "handover_filed"]) == 1
+
+
+async def test_the_ticket_and_the_closed_handover_are_one_transaction(stack, monkeypatch):
+    """A failure while the handover is being closed (a crash, a lost connection) files no ticket either, so the
+    operator's next tap cannot make a second one."""
+    handovers = staffed(stack)
+    t = stack.console(chat_id=1109)
+    await t.say("/person")
+    await t.say("/loc 40.3007,21.7887")
+    await t.say("Water everywhere on the road")
+    [waiting] = handovers.waiting()
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("database gone")
+    monkeypatch.setattr(handovers, "_to_resident", broken)
+    with pytest.raises(ConnectionError):
+        handovers.to_ticket(waiting.id, OPERATOR, "Eleni")
+    assert stack.helpline.tickets() == [] and handovers.open_for(1109) is not None
+
+    monkeypatch.undo()
+    assert handovers.to_ticket(waiting.id, OPERATOR, "Eleni").status == "ticketed"
+    assert len(stack.helpline.tickets()) == 1
+
+
 async def test_a_handover_without_a_place_asks_the_resident_for_it_then_files(stack):
     handovers = staffed(stack)
     t = stack.console(chat_id=1107)
