@@ -40,6 +40,7 @@ def test_normalising_drops_case_accents_final_sigma_and_hebrew_final_letters():
     "pozar v kleti",
     "na cesto je padla električna žica",
     "moški se je zgrudil pred trgovino in ne diha",
+    "babica je omedlela v kuhinji",
     # Hebrew, with prefixes
     "יש ריח של גז בחדר המדרגות",
     "שריפה בבניין ליד",
@@ -51,6 +52,8 @@ def test_normalising_drops_case_accents_final_sigma_and_hebrew_final_letters():
     "there's a fire in the flat upstairs",
     "a power line is down on Main St and sparking",
     "my neighbour collapsed on the stairs, not breathing",
+    "my grandma fainted and won't wake up",
+    "a man passed out at the bus stop",
 ])
 def test_danger_is_recognised(words, text):
     assert words.match(text) is not None
