@@ -3,7 +3,8 @@ work from the database, so that a restart loses nothing and no job exists per ti
 
     deliver    every few seconds   outbox -> Telegram (every process; rows are claimed with SKIP LOCKED)
     sweep      every minute        SLA reminders and escalations, the questionnaire    (leader only)
-    digest     daily, digest_hour  the departments' morning digest, in the municipality's time zone (leader only)
+    digest     daily, digest_hour  the departments' morning digest, in the municipality's time zone (leader only);
+               also once, 30 s after a start between the digest hour and closing time (written once a day anyway)
     retention  daily, at night     anonymise tickets closed longer than retention_days (leader only)
 
 With PostgreSQL several bot processes may run; the leader is the one holding an advisory lock on a connection
@@ -17,6 +18,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 LOCK_KEY = int.from_bytes(b"helpline", "big")   # the advisory lock's number, the same in every process
 RETENTION_AT = (3, 30)                           # local time of the nightly retention run
+CATCH_UP_AFTER_S = 30          # after a start past the digest hour: today's digests, if nobody wrote them
 
 
 class LeaderLock:
@@ -137,6 +140,13 @@ class Scheduler:
             return True
         return self.running() and await self.to_thread(run)
 
+    def digest_missed(self) -> bool:
+        """Started after the digest hour, before the offices close: today's digest may not have gone out (the bot
+        was down, or another process was the leader and went). The digests are written once a day whatever runs
+        them, so catching up after a start sends nothing twice."""
+        now = self.sweeps.helpline.clock.now().astimezone(self.zone)
+        return now.hour >= self.digest_hour and now.time() < self.sweeps.calendar.spec.closes
+
     # --- starting and stopping ---------------------------------------------------------------------
 
     def start(self) -> None:
@@ -152,6 +162,9 @@ class Scheduler:
                           **common)
         scheduler.add_job(self.retention, "cron", hour=RETENTION_AT[0], minute=RETENTION_AT[1], id="retention",
                           misfire_grace_time=6 * 3600, **common)
+        if self.digest_missed():
+            scheduler.add_job(self.digest, "date", id="digest-catch-up", misfire_grace_time=None,
+                              run_date=datetime.now(self.zone) + timedelta(seconds=CATCH_UP_AFTER_S), **common)
         scheduler.start()
         self._apscheduler = scheduler
 

@@ -2,6 +2,7 @@
 over when it goes; with SQLite the one process always does."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
@@ -20,6 +21,7 @@ from tests.support.clock import FixedClock
 from tests.support.stack import PROFILES, T0
 
 GROUP = -1009876543210
+NIGHT = datetime(2026, 3, 3, 21, 0, tzinfo=timezone.utc)       # Tuesday, 23:00 in Kozani
 
 
 def scheduler_on(engine, clock: FixedClock) -> Scheduler:
@@ -57,7 +59,7 @@ def engines(migrated_url):
 
 
 async def test_the_jobs_run_in_the_event_loop_with_stable_ids_and_stop_with_the_bot(engines):
-    scheduler = scheduler_on(engines[0], FixedClock(T0))
+    scheduler = scheduler_on(engines[0], FixedClock(NIGHT))
     scheduler.start()
     try:
         assert sorted(scheduler.jobs) == ["deliver", "digest", "retention", "sweep"]
@@ -137,3 +139,19 @@ async def test_nothing_runs_while_the_bot_is_not_running(engines):
     assert await scheduler.sweep() is False
     assert (await scheduler.deliver()).claimed == 0
     assert escalations(scheduler, ref) == []
+
+
+async def test_a_start_during_the_day_catches_up_on_a_digest_missed_while_the_bot_was_down(engines):
+    scheduler = scheduler_on(engines[0], FixedClock(T0))                  # Tuesday 10:00: the 07:00 run was missed
+    an_overdue_ticket(scheduler)
+    scheduler.start()
+    try:
+        assert "digest-catch-up" in scheduler.jobs
+        catch_up = scheduler._apscheduler.get_job("digest-catch-up").next_run_time
+        assert catch_up - datetime.now(timezone.utc) < timedelta(seconds=60)
+    finally:
+        scheduler.shutdown()
+    assert await scheduler.digest() and await scheduler.digest()         # the catch-up, then the regular run
+    with scheduler.sweeps.helpline.uow() as uow:
+        digests = [n for n in uow.outbox.due(T0 + timedelta(hours=1), 100) if n.kind == "digest"]
+    assert len(digests) == 1 and digests[0].chat_id == GROUP
