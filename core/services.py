@@ -365,6 +365,17 @@ class Helpline:
         with self.uow() as uow:
             return uow.chats.all()
 
+    def chat_moved(self, old_id: int, new_id: int) -> list[str]:
+        """A group became a supergroup, which Telegram gives a new id: every chat (a department's, the Advocate's,
+        the operators') that was the old id is bound to the new one. The keys moved; none when it was not ours."""
+        keys = [department_chat(k) for k in self.profile.departments] + [OMBUDSMAN_CHAT, OPERATORS_CHAT]
+        with self.uow() as uow:
+            moved = [key for key in keys if self.chat_of(key, uow) == old_id]
+            for key in moved:
+                uow.chats.set(key, new_id)
+            uow.commit()
+        return moved
+
     def department_of_chat(self, chat_id: int) -> str | None:
         """The department whose group this chat is, if any (the bindings read once, in one transaction)."""
         with self.uow() as uow:

@@ -51,6 +51,19 @@ class DepartmentChannel:
         app.add_handler(CommandHandler("ticket", self.on_ticket, filters=GROUPS))
         app.add_handler(CallbackQueryHandler(self.on_button, pattern=DEPARTMENT_BUTTON))
         app.add_handler(MessageHandler(GROUPS & filters.REPLY & filters.TEXT & ~filters.COMMAND, self.on_reply))
+        app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrated))
+
+    async def on_migrated(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A group of ours became a supergroup: follow it to its new id (Telegram tells the old group and the new
+        one; either message is enough, and the second changes nothing)."""
+        message = update.effective_message
+        if message.migrate_to_chat_id:
+            old, new = message.chat.id, message.migrate_to_chat_id
+        else:
+            old, new = message.migrate_from_chat_id, message.chat.id
+        moved = self.helpline.chat_moved(old, new)
+        if moved:
+            log.info("chat %s became supergroup %s: %s now bound to it", old, new, ", ".join(moved))
 
     @property
     def lang(self) -> str:

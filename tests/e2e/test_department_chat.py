@@ -310,3 +310,21 @@ async def test_a_question_waiting_for_a_reply_survives_a_restart(tg, migrated_ur
         await reply(tg, ANNA, LIGHTING, asked, "Is the lamp dark all night or only after midnight?")
         assert ticket(app, ref).status is Status.NEEDS_INFO
         assert "only after midnight" in card.text
+
+
+async def test_a_group_that_becomes_a_supergroup_keeps_getting_its_cards(tg, migrated_url, tr):
+    supergroup, unrelated = -1001001999, -1001003999
+    tg.group(supergroup, "Lighting")
+    async with running_bot(tg, settings_for(tg, migrated_url)) as app:
+        set_up(app)
+        for old, new in ((LIGHTING, supergroup), (ELSEWHERE, unrelated)):    # what Telegram posts in the old group
+            await tg.enqueue({"message": {"message_id": 900, "date": 1, "from": {"id": ANNA, "is_bot": False,
+                                          "first_name": "Anna"}, "chat": {"id": old, "type": "group",
+                                                                          "title": "Lighting"},
+                                          "migrate_to_chat_id": new}})
+        await tg.wait_for(lambda t: app.helpline.chat_of("department:lighting") == supergroup)
+        assert app.helpline.bound_chats() == {"department:lighting": supergroup, "department:technical": TECHNICAL}
+
+        ref = file(app)
+        await card_of(tg, supergroup, ref)
+        assert not any(ref in (m.text or "") for m in tg.messages_to(LIGHTING))
