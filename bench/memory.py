@@ -7,12 +7,18 @@ Growth is measured from the 2nd to the 10th thousand (the first thousand warms c
 python-telegram-bot's overall limit of 30 messages/s is lifted in this run (see conversation_load.py for the
 bot as configured): memory does not depend on it, and 10,000 conversations would otherwise take 20 minutes.
 
+With --tracemalloc the bot starts tracing its allocations after the first tenth of the conversations, takes a
+snapshot after the second tenth and one at the end; the allocations that grew most between the two are shown by
+the line that made them and the helpline's own line that led there: what conversations leave behind, without the
+start-up or the warm-up. Tracing slows the bot down several times: `--conversations 3000` is usually enough.
+
     .venv/bin/python bench/memory.py [--quick] [--conversations 10000] [--report-every 20] [--tracemalloc]
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 import tempfile
 import time
@@ -59,10 +65,29 @@ async def conversations(load: Load, args, sample) -> None:
 
 
 def top_growth(folder: Path, first: int, last: int, limit: int = 12) -> list[str]:
-    """The lines whose allocations grew most between two tracemalloc snapshots."""
+    """The allocations that grew most between two tracemalloc snapshots, by where they were made: the line that
+    allocated, and the innermost line of the helpline's own code on the way there (outside .venv)."""
     before = tracemalloc.Snapshot.load(str(folder / f"snapshot-{first}.pickle"))
     after = tracemalloc.Snapshot.load(str(folder / f"snapshot-{last}.pickle"))
-    return [str(stat) for stat in after.compare_to(before, "lineno")[:limit]]
+    lines = []
+    for stat in after.compare_to(before, "traceback")[:limit]:
+        frames = list(stat.traceback)             # innermost first
+        ours = next((f for f in frames if f.filename.startswith(str(ROOT)) and ".venv" not in f.filename
+                     and "/bench/" not in f.filename), None)
+        where = f"{_short(frames[0])}" + (f" via {_short(ours)}" if ours and ours is not frames[0] else "")
+        lines.append(f"{stat.size_diff / 1024:+8.1f} KiB {stat.count_diff:+7d} blocks  {where}")
+    return lines
+
+
+def _short(frame) -> str:
+    name = frame.filename
+    for prefix in (str(ROOT / ".venv"), str(ROOT)):
+        if name.startswith(prefix):
+            name = name[len(prefix) + 1:]
+            break
+    if "site-packages/" in name:
+        name = name.split("site-packages/", 1)[1]
+    return f"{name}:{frame.lineno}"
 
 
 async def measure(args, database_url: str, logs: Path) -> dict:
@@ -83,16 +108,17 @@ async def measure(args, database_url: str, logs: Path) -> dict:
                     samples.append((done, bot.rss_mb()))
                     print(f"  {done} conversations: {samples[-1][1]:.1f} MB after {time.perf_counter() - started:.0f} s",
                           flush=True)
-                    if snapshots and done in (2 * args.every, args.conversations):
-                        bot.process.send_signal(__import__("signal").SIGUSR1)
+                    if snapshots and done in (args.every, 2 * args.every, args.conversations):
+                        bot.process.send_signal(signal.SIGUSR1)     # start tracing; snapshot; snapshot
                 await conversations(load, args, sample)
                 elapsed = time.perf_counter() - started
-                await asyncio.sleep(1.0 if snapshots else 0)     # let the last snapshot be written
+                await asyncio.sleep(5.0 if snapshots else 0)     # let the last snapshot be written
         finally:
             bot.stop()
     growth = {}
-    if snapshots and len(list(snapshots.glob("*.pickle"))) >= 2:
-        growth["tracemalloc_top_growth"] = top_growth(snapshots, 1, 2)
+    if snapshots and len(list(snapshots.glob("*.pickle"))) >= 3:
+        growth["tracemalloc_top_growth"] = top_growth(snapshots, 2, 3)
+        print(f"tracemalloc snapshots in {snapshots}")
     return {"samples": samples, "elapsed_s": elapsed, "failures": load.failures, **growth}
 
 

@@ -90,6 +90,7 @@ class App:
         from bot.chat_order import OneAtATimePerChat
         from bot.delivery import rate_limiter
         from bot.notices import Notices
+        from bot.telegram_app import HelplineApplication
         from handlers.departments import DepartmentChannel
         from handlers.limits import install_limits
         from handlers.ombudsman import OmbudsmanChat
@@ -97,7 +98,8 @@ class App:
         from handlers.residents import ResidentChannel
 
         s = self.settings
-        application = (ApplicationBuilder().token(s.telegram_token).base_url(s.telegram_api_base_url)
+        application = (ApplicationBuilder().application_class(HelplineApplication)
+                       .token(s.telegram_token).base_url(s.telegram_api_base_url)
                        .base_file_url(s.telegram_api_base_url.replace("/bot", "/file/bot"))
                        .defaults(Defaults(parse_mode=ParseMode.HTML)).rate_limiter(rate_limiter())
                        .concurrent_updates(OneAtATimePerChat()).build())

@@ -3,11 +3,13 @@
 Beyond a limit the resident is told once per window, in their language, and the extra input is left
 unprocessed; nothing already filed is touched. Reports are counted in the database (tickets the resident
 filed in the last hour), so the limit holds across restarts and across several bot processes. Messages are
-counted in this process's memory: with several processes behind a load balancer each one counts its own.
+counted in this process's memory: with several processes behind a load balancer each one counts its own. Only
+the residents who wrote in the last minute are remembered, so the memory does not grow with the residents served.
 Emergencies are never limited (the channel checks core/emergency.py before asking here).
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,7 +19,6 @@ from core.services import Helpline
 
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
-PRUNE_AT = 10_000          # windows remembered before the expired ones are forgotten
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Verdict(StrEnum):
     DROP = "drop"          # over the limit, already told: do not handle it, say nothing more
 
 
-@dataclass
+@dataclass(slots=True)
 class _Window:
     start: datetime
     count: int = 0
@@ -42,18 +43,24 @@ class _Window:
 
 @dataclass
 class MessageCounter:
-    """Messages per resident in fixed one-minute windows, in this process's memory."""
+    """Messages per resident in fixed one-minute windows, in this process's memory.
+
+    `windows` is kept in the order the windows started (a new window moves its resident to the end), so the
+    expired ones are at the front and are forgotten as soon as they expire: it holds only the residents who
+    started a window in the last minute, however many residents the bot has served.
+    """
     per_minute: int
     clock: Clock
-    windows: dict[int, _Window] = field(default_factory=dict)
+    windows: OrderedDict[int, _Window] = field(default_factory=OrderedDict)
 
     def admit(self, resident: int) -> Verdict:
         if self.per_minute <= 0:
             return Verdict.PASS
         now = self.clock.now()
+        self._forget_expired(now)
         window = self.windows.get(resident)
-        if window is None or now - window.start >= MINUTE:
-            self._prune(now)
+        if window is None or now - window.start >= MINUTE:    # (expired yet kept only if the clock went back)
+            self.windows.pop(resident, None)
             window = self.windows[resident] = _Window(now)
         window.count += 1
         if window.count <= self.per_minute:
@@ -63,9 +70,13 @@ class MessageCounter:
         window.told = True
         return Verdict.TELL
 
-    def _prune(self, now: datetime) -> None:
-        if len(self.windows) >= PRUNE_AT:
-            self.windows = {r: w for r, w in self.windows.items() if now - w.start < MINUTE}
+    def _forget_expired(self, now: datetime) -> None:
+        """Drop the windows that started a minute ago or more (the oldest first; stop at the first live one)."""
+        while self.windows:
+            resident, window = next(iter(self.windows.items()))
+            if now - window.start < MINUTE:
+                return
+            del self.windows[resident]
 
 
 @dataclass

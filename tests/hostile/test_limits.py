@@ -155,3 +155,20 @@ def test_the_message_counter_tells_once_per_window_and_forgets_old_windows():
     clock.advance(seconds=60)
     assert counter.admit(1) is Verdict.PASS
     assert MessageCounter(0, clock).admit(1) is Verdict.PASS             # 0: no limit
+
+
+def test_the_message_counter_remembers_only_the_residents_of_the_last_minute():
+    clock = FixedClock(T0)
+    counter = MessageCounter(2, clock)
+    for resident in range(1000):
+        counter.admit(resident)
+    clock.advance(seconds=30)
+    counter.admit(1000)
+    assert len(counter.windows) == 1001                                 # all still within their minute
+    clock.advance(seconds=30)
+    assert counter.admit(1001) is Verdict.PASS
+    assert list(counter.windows) == [1000, 1001]                        # the expired ones are gone at once
+    assert [counter.admit(1000) for _ in range(2)] == [Verdict.PASS, Verdict.TELL]   # 1000's window goes on
+    clock.advance(seconds=30)
+    assert [counter.admit(1000) for _ in range(3)] == [Verdict.PASS, Verdict.PASS, Verdict.TELL]  # a new window
+    assert list(counter.windows) == [1001, 1000]                        # in the order the windows started
