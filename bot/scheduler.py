@@ -120,8 +120,9 @@ class Scheduler:
         return done
 
     async def sweep(self) -> bool:
-        """SLA reminders and escalations, then questionnaires; False when another process is the leader."""
-        return await self._as_leader(self.sweeps.sla, self.sweeps.questionnaires)
+        """SLA reminders and escalations (and the head's settled ones closed), then questionnaires; False when
+        another process is the leader."""
+        return await self._as_leader(self.sweeps.sla, self.sweeps.settle, self.sweeps.questionnaires)
 
     async def digest(self) -> bool:
         return await self._as_leader(self.sweeps.digest, *self.digests)

@@ -89,7 +89,7 @@ class Escalation:
     opened_at: datetime
     deadline: datetime | None = None
     level: str = "ombudsman"             # head | ombudsman
-    decision: str | None = None          # explain | uphold | reopen | reassign
+    decision: str | None = None          # explain | uphold | reopen | reassign; settled (a head's, by the sweep)
     decided_at: datetime | None = None
     note: str | None = None
     decided_by: str | None = None        # the Telegram id (or CLI user) of who decided

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_LIMIT = 100_000          # tickets read per sweep; far above any municipality's open queue
 URGENT_REFS = 5                # references listed in a digest
+SETTLED = "settled"            # a head's escalation whose ticket was dealt with
 REMIND_ACK, REMIND_RESOLVE, TO_HEAD, TO_OMBUDSMAN = "remind_ack", "remind_resolve", "to_head", "to_ombudsman"
 NO_ANSWER_NOTE = "Closed by the helpline: no answer to the question whether it is fixed."
 UNREACHABLE_NOTE = "Closed by the helpline: fixed, and nobody to ask whether it is."
@@ -82,6 +83,23 @@ class Sweeps:
                 helpline.escalate(uow, ticket, "overdue", Actor.system(), level="ombudsman")
                 ticket.breach_level = 2
         return bool(actions)
+
+    def settle(self) -> int:
+        """Close the head's escalations of tickets the department has since fixed, closed or rejected: the breach
+        the head was told of is over. (The Advocate's escalations are closed by the Advocate's decisions.)"""
+        now = self.helpline.clock.now()
+        settled = 0
+        with self.helpline.uow() as uow:
+            for escalation in uow.escalations.list(open_only=True):
+                if escalation.level != "head":
+                    continue
+                ticket = uow.tickets.get(escalation.ticket_ref)
+                if ticket is None or ticket.status in (Status.FIXED, Status.CLOSED, Status.REJECTED):
+                    uow.escalations.save(replace(escalation, decision=SETTLED, decided_at=now, decided_by="system",
+                                                 note=str(ticket.status) if ticket else None))
+                    settled += 1
+            uow.commit()
+        return settled
 
     # --- the questionnaire -------------------------------------------------------------------------
 

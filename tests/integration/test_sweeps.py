@@ -152,6 +152,23 @@ def test_an_unacknowledged_ticket_is_reminded_before_the_weekend_and_goes_to_the
     assert world.escalations(ticket.ref) == [("head", "overdue")]
 
 
+def test_the_heads_escalation_is_closed_once_the_department_has_fixed_the_ticket(uow_factory):
+    world = World(uow_factory, "kozani", local("kozani", "2026-03-20 10:00"))
+    late = world.file("KOZ-2026-00001", "cleaning")
+    still_late = world.file("KOZ-2026-00002", "cleaning")
+    world.at(local("kozani", "2026-03-23 10:01")).sweeps.sla()
+    assert world.sweeps.settle() == 0                                  # both still late and open
+
+    world.helpline.change_status(late.ref, Status.ACKNOWLEDGED, STAFF)
+    world.helpline.change_status(late.ref, Status.FIXED, STAFF)
+    assert world.sweeps.settle() == 1 and world.sweeps.settle() == 0
+    with world.uow() as uow:
+        [settled] = uow.escalations.for_ticket(late.ref)
+        [waiting] = uow.escalations.for_ticket(still_late.ref)
+    assert (settled.level, settled.decision, settled.note) == ("head", "settled", "fixed")
+    assert settled.decided_at == world.clock.now() and waiting.is_open
+
+
 def test_an_acknowledged_ticket_is_not_chased_for_acknowledgement(uow_factory):
     world = World(uow_factory, "kozani", local("kozani", "2026-03-20 10:00"))
     ticket = world.file("KOZ-2026-00001", "cleaning")
