@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 import warnings
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -126,7 +126,8 @@ class Deliverer:
         self.policy = policy or DeliveryPolicy()
         self.window = window or SlidingWindow()
         self.to_thread = to_thread
-        self._last_send: dict[int, float] = {}   # chat id -> monotonic time of the last message to it
+        self._last_send: OrderedDict[int, float] = OrderedDict()   # chat id -> monotonic time of the last
+        # message to it, oldest first; only the chats still within their per-chat interval (see _sent_to)
 
     async def deliver_due(self) -> Round:
         """Claim what is due and deliver it; each chat's messages in order, chats side by side."""
@@ -172,7 +173,7 @@ class Deliverer:
         except TelegramError as error:
             return await self._record(self._after_error(notification, error))
         finally:
-            self._last_send[notification.chat_id] = time.monotonic()
+            self._sent_to(notification.chat_id)
         return await self._record(replace(notification, status="sent", attempts=notification.attempts + 1,
                                           sent_message_id=message.message_id, last_error=None))
 
@@ -185,6 +186,23 @@ class Deliverer:
                                              parse_mode=ParseMode.HTML, **timeouts)
         return await self.bot.send_message(chat_id, outgoing.text, reply_markup=markup, parse_mode=ParseMode.HTML,
                                            **timeouts)
+
+    def _sent_to(self, chat_id: int) -> None:
+        """Note the send to this chat; forget the chats whose interval has passed (a bulk send to 10,000 chats
+        would otherwise keep 10,000 entries for good, though only those of the last second can make one wait)."""
+        now = time.monotonic()
+        self._last_send[chat_id] = now
+        self._last_send.move_to_end(chat_id)
+        while self._last_send:
+            chat, at = next(iter(self._last_send.items()))
+            if now - at < self.policy.per_chat_interval_s:
+                break
+            del self._last_send[chat]
+
+    @property
+    def chats_paced(self) -> int:
+        """Chats a message went to within the last per-chat interval: the only ones the deliverer remembers."""
+        return len(self._last_send)
 
     async def _pace(self, chat_id: int) -> None:
         """Wait until a second has passed since Telegram answered the last message to this chat."""

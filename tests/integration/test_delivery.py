@@ -234,6 +234,21 @@ async def test_a_private_chat_gets_at_most_one_message_a_second(tg, uow_factory,
     assert texts(tg, ANNA) == ["message 0", "message 1", "message 2"]
 
 
+async def test_the_deliverer_remembers_only_the_chats_still_within_their_interval(tg, uow_factory, clock, bot):
+    residents = range(900_101, 900_111)
+    for chat_id in residents:
+        tg.user(chat_id, f"Resident {chat_id}", started=True)
+        queue(uow_factory, chat_id, f"news for {chat_id}")
+    deliverer = Deliverer(uow_factory, clock, plain_renderers(), bot, DeliveryPolicy(per_chat_interval_s=1.5))
+    assert (await deliverer.deliver_due()).sent == 10
+    assert deliverer.chats_paced == 10
+    await asyncio.sleep(1.6)
+    queue(uow_factory, ANNA, "one more")
+    assert (await deliverer.deliver_due()).sent == 1
+    assert deliverer.chats_paced == 1                    # the ten whose interval has passed are forgotten
+    assert texts(tg, ANNA) == ["one more"] and all(texts(tg, c) == [f"news for {c}"] for c in residents)
+
+
 async def test_bulk_sends_keep_to_thirty_in_any_second_and_telegram_refuses_none(tg, uow_factory, clock, bot):
     tg.rate_limits = True                   # the fake answers 429 to the 31st message within one second
     residents = range(900_001, 900_076)
