@@ -16,7 +16,7 @@ import httpx
 
 from core.ports import Entity, IntentScore, Understanding
 from core.tickets import parse_ref
-from nlu.intents import FALLBACK, TICKET_REF
+from nlu.intents import FALLBACK, RETRIEVAL_INTENT, TICKET_REF, question_intent
 from nlu.langid import detect_language
 
 log = logging.getLogger(__name__)
@@ -95,17 +95,57 @@ def _entities(items: Any) -> tuple[Entity, ...]:
     return tuple(seen.values())
 
 
+def _topics(answer: dict) -> list[IntentScore]:
+    """The ResponseSelector's ranking of question topics, as `ask_<topic>` intents, likeliest first."""
+    selectors = answer.get("response_selector")
+    if not isinstance(selectors, dict):
+        return []
+    selector = selectors.get(RETRIEVAL_INTENT) or selectors.get("default")
+    if not isinstance(selector, dict):
+        return []
+    ranking = selector.get("ranking") or [selector.get("response")]
+    topics: list[IntentScore] = []
+    for item in ranking:
+        if not isinstance(item, dict):
+            continue
+        intent = question_intent(item.get("intent_response_key"))
+        confidence = item.get("confidence")
+        if intent and isinstance(confidence, (int, float)) and not isinstance(confidence, bool):
+            topics.append(IntentScore(intent, float(confidence)))
+    return topics
+
+
+def _with_topics(ranking: list[IntentScore], topics: list[IntentScore]) -> list[IntentScore]:
+    """The ranking with `ask` replaced by its topics, each weighted by the confidence in `ask` itself."""
+    out: list[IntentScore] = []
+    for score in ranking:
+        if score.intent == RETRIEVAL_INTENT:
+            out.extend(IntentScore(t.intent, score.confidence * t.confidence) for t in topics)
+        else:
+            out.append(score)
+    return out
+
+
 def understanding_from(answer: Any, language: str | None) -> Understanding:
-    """Rasa's /model/parse JSON as an Understanding; the fallback intent becomes intent=None."""
+    """Rasa's /model/parse JSON as an Understanding; the fallback intent becomes intent=None.
+
+    A question (`ask`) becomes the topic the ResponseSelector chose, `ask_<topic>`, with DIET's confidence in
+    `ask`; with no topic it counts as not understood, so the dialogue lists the topics instead of guessing.
+    """
     if not isinstance(answer, dict) or not isinstance(answer.get("intent"), dict):
         raise MalformedAnswer("no intent in the answer")
     top = _score(answer["intent"])
-    ranking = tuple(s for s in map(_score, answer.get("intent_ranking") or [answer["intent"]])
-                    if s.intent != FALLBACK)
+    ranking = [s for s in map(_score, answer.get("intent_ranking") or [answer["intent"]])
+               if s.intent != FALLBACK]
+    if any(s.intent == RETRIEVAL_INTENT for s in ranking) or top.intent == RETRIEVAL_INTENT:
+        topics = _topics(answer)
+        ranking = sorted(_with_topics(ranking, topics), key=lambda s: -s.confidence)
+        if top.intent == RETRIEVAL_INTENT:
+            top = IntentScore(topics[0].intent, top.confidence) if topics else IntentScore(FALLBACK, 0.0)
     entities = _entities(answer.get("entities") or [])
     if top.intent == FALLBACK:
-        return Understanding(None, 0.0, ranking, entities, language)
-    return Understanding(top.intent, top.confidence, ranking, entities, language)
+        return Understanding(None, 0.0, tuple(ranking), entities, language)
+    return Understanding(top.intent, top.confidence, tuple(ranking), entities, language)
 
 
 class RasaNLU:

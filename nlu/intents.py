@@ -32,6 +32,10 @@ QUESTION_INTENTS: tuple[str, ...] = (
     "ask_privacy", "ask_how_to_report",
 )
 
+# Questions reach Rasa's DIET as one retrieval intent, `ask`; its ResponseSelector names the topic as
+# `ask/<topic>`, which the client turns into the intent `ask_<topic>`.
+RETRIEVAL_INTENT = "ask"
+
 INTENTS: tuple[str, ...] = REPORT_INTENTS + CONVERSATION_INTENTS + (EMERGENCY, TALK_TO_PERSON) + QUESTION_INTENTS
 
 TICKET_REF = "ticket_ref"
@@ -47,3 +51,12 @@ def category_of(intent: str | None) -> str | None:
 
 def is_report(intent: str | None) -> bool:
     return category_of(intent) is not None
+
+
+def question_intent(response_key: str | None) -> str | None:
+    """`ask/office_hours` (a ResponseSelector's answer) as the intent `ask_office_hours`, if it is one."""
+    if not response_key or "/" not in response_key:
+        return None
+    base, topic = response_key.split("/", 1)
+    intent = f"{base}_{topic}"
+    return intent if base == RETRIEVAL_INTENT and intent in QUESTION_INTENTS else None

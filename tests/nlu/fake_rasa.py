@@ -38,11 +38,35 @@ FALLBACK_ANSWER = {
     ],
 }
 
+# A question: DIET's retrieval intent `ask`, and the ResponseSelector's ranking of its topics (trimmed).
+QUESTION_ANSWER = {
+    "text": "when is the town hall open on friday?",
+    "intent": {"name": "ask", "confidence": 0.8871, "full_retrieval_intent_name": "ask/office_hours"},
+    "entities": [],
+    "intent_ranking": [
+        {"name": "ask", "confidence": 0.8871},
+        {"name": "help", "confidence": 0.0612},
+        {"name": "report_other", "confidence": 0.0203},
+    ],
+    "response_selector": {
+        "all_retrieval_intents": ["ask"],
+        "ask": {
+            "response": {"responses": [{"text": "office_hours"}], "confidence": 0.9402,
+                         "intent_response_key": "ask/office_hours", "utter_action": "utter_ask/office_hours"},
+            "ranking": [
+                {"confidence": 0.9402, "intent_response_key": "ask/office_hours"},
+                {"confidence": 0.0411, "intent_response_key": "ask/contact"},
+                {"confidence": 0.0105, "intent_response_key": "ask/fees"},
+            ],
+        },
+    },
+}
+
 STATUS_ANSWER = {"model_id": "a1b2", "model_file": "nlu-0123456789ab.tar.gz", "num_active_training_jobs": 0}
 
 
 class FakeRasa:
-    """Set `mode` to one of: good, fallback, slow, hang, unauthorized, error, garbage, wrong_shape."""
+    """Set `mode` to one of: good, fallback, question, slow, hang, unauthorized, error, garbage, wrong_shape."""
 
     def __init__(self, token: str = "secret", slow_seconds: float = 0.1, hang_seconds: float = 3.0) -> None:
         self.mode = "good"
@@ -50,6 +74,7 @@ class FakeRasa:
         self.slow_seconds = slow_seconds
         self.hang_seconds = hang_seconds
         self.requests: list[dict] = []
+        self.answers: dict[str, dict] = {"fallback": FALLBACK_ANSWER, "question": QUESTION_ANSWER}   # per mode
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
@@ -83,7 +108,7 @@ class FakeRasa:
             time.sleep(self.hang_seconds)
         if path == "/status":
             return 200, json.dumps(STATUS_ANSWER).encode()
-        answer = FALLBACK_ANSWER if self.mode == "fallback" else POTHOLE_ANSWER
+        answer = self.answers.get(self.mode, POTHOLE_ANSWER)
         return 200, json.dumps({**answer, "text": (body or {}).get("text", "")}).encode()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

@@ -8,7 +8,7 @@ import pytest
 
 from core.ports import Entity, IntentScore
 from nlu.client import NoNLU, RasaNLU
-from tests.nlu.fake_rasa import FakeRasa
+from tests.nlu.fake_rasa import QUESTION_ANSWER, FakeRasa
 
 TIMEOUT = 0.4
 
@@ -58,6 +58,26 @@ async def test_low_confidence_means_not_understood_but_keeps_the_candidates(nlu,
 
     assert result.available and result.intent is None
     assert [s.intent for s in result.ranking] == ["greet", "report_other"]
+
+
+async def test_a_question_is_understood_as_its_topic(nlu, rasa):
+    rasa.mode = "question"
+    result = await nlu.understand("when is the town hall open on friday?")
+
+    assert (result.intent, result.confidence) == ("ask_office_hours", pytest.approx(0.8871))
+    assert [s.intent for s in result.ranking[:3]] == ["ask_office_hours", "help", "ask_contact"]
+    assert result.ranking[0].confidence == pytest.approx(0.8871 * 0.9402)
+
+
+async def test_a_question_without_a_known_topic_is_not_understood(nlu, rasa):
+    rasa.mode = "question"
+    unknown = {"confidence": 0.99, "intent_response_key": "ask/parking_permits"}
+    rasa.answers["question"] = {**QUESTION_ANSWER, "response_selector": {"ask": {"response": unknown,
+                                                                                 "ranking": [unknown]}}}
+    result = await nlu.understand("can I get a parking permit?")
+
+    assert result.available and result.intent is None
+    assert "help" in [s.intent for s in result.ranking]
 
 
 async def test_a_slow_answer_within_the_timeout_is_used(nlu, rasa):
