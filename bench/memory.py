@@ -71,7 +71,7 @@ def top_growth(folder: Path, first: int, last: int, limit: int = 12) -> list[str
     after = tracemalloc.Snapshot.load(str(folder / f"snapshot-{last}.pickle"))
     lines = []
     for stat in after.compare_to(before, "traceback")[:limit]:
-        frames = list(stat.traceback)             # innermost first
+        frames = list(reversed(stat.traceback))   # innermost (the allocating line) first
         ours = next((f for f in frames if f.filename.startswith(str(ROOT)) and ".venv" not in f.filename
                      and "/bench/" not in f.filename), None)
         where = f"{_short(frames[0])}" + (f" via {_short(ours)}" if ours and ours is not frames[0] else "")
@@ -88,6 +88,19 @@ def _short(frame) -> str:
     if "site-packages/" in name:
         name = name.split("site-packages/", 1)[1]
     return f"{name}:{frame.lineno}"
+
+
+def snapshot(bot: BotProcess, folder: Path, timeout: float = 300.0) -> None:
+    """Have the bot write its next tracemalloc snapshot and wait until it is written (the load waits meanwhile:
+    a second signal before the bot has handled the first would be lost)."""
+    wanted = folder / f"snapshot-{len(list(folder.glob('*.pickle'))) + 1}.pickle"
+    bot.process.send_signal(signal.SIGUSR1)
+    deadline, size = time.monotonic() + timeout, -1
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        if wanted.exists() and wanted.stat().st_size == size > 0:
+            return
+        size = wanted.stat().st_size if wanted.exists() else -1
 
 
 async def measure(args, database_url: str, logs: Path) -> dict:
@@ -109,10 +122,9 @@ async def measure(args, database_url: str, logs: Path) -> dict:
                     print(f"  {done} conversations: {samples[-1][1]:.1f} MB after {time.perf_counter() - started:.0f} s",
                           flush=True)
                     if snapshots and done in (args.every, 2 * args.every, args.conversations):
-                        bot.process.send_signal(signal.SIGUSR1)     # start tracing; snapshot; snapshot
+                        snapshot(bot, snapshots)         # start tracing (an empty snapshot); snapshot; snapshot
                 await conversations(load, args, sample)
                 elapsed = time.perf_counter() - started
-                await asyncio.sleep(5.0 if snapshots else 0)     # let the last snapshot be written
         finally:
             bot.stop()
     growth = {}
