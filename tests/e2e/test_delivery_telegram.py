@@ -105,6 +105,6 @@ async def test_a_reminder_in_hebrew_counts_sderots_week_and_the_morning_digest_f
 
 
 async def test_the_scheduler_stops_with_the_bot(tg, migrated_url):
-    async with serving(tg, migrated_url, "kozani", FixedClock(T0)) as (app, scheduler):
-        assert sorted(scheduler.jobs) == ["deliver", "digest", "retention", "sweep"]
+    async with serving(tg, migrated_url, "kozani", FixedClock(T0)) as (app, scheduler):     # 10:00: digest missed
+        assert sorted(scheduler.jobs) == ["deliver", "digest", "digest-catch-up", "retention", "sweep"]
     assert scheduler.jobs == []
