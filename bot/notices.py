@@ -3,17 +3,18 @@
 Residents read each notice in their own language, with the municipality's note but never the name of the
 staff member who acted. The ombudsman's chat gets each escalation with the ticket's whole history and a
 button per decision ("o:<decision>:<escalation id>"); the card is rendered again, decision shown, after each
-decision.
+decision. A department's answer to a request to explain reaches the ombudsman's chat as a message of its own.
 """
 from __future__ import annotations
 
+import html
 from datetime import datetime
 
 from bot.i18n import Translator
 from bot.outgoing import MAX_TEXT, Outgoing, Renderers
 from core.dialogue import T, Text
 from core.ports import Notification
-from core.review import RESIDENT_NOTICE, Case, Review
+from core.review import EXPLAIN_REQUEST, EXPLANATION_NOTICE, RESIDENT_NOTICE, Case, Review
 from core.services import Helpline
 from core.tickets import EventKind, Status, TicketEvent
 
@@ -21,6 +22,7 @@ STATUS_NOTICES = {"acknowledged", "in_progress", "needs_info", "fixed", "rejecte
 ESCALATION_REASONS = {"overdue", "disputed", "reopened_twice", "complaint"}
 AUTO_CLOSED = {"no_answer", "nobody_to_ask"}    # why the helpline closed a fixed ticket itself (core/sweeps.py)
 OPEN_DECISIONS = (None, "explain")        # the ombudsman may still decide
+_SPOT = "\ue000"                          # where a long text goes into its rendered frame (no HTML meaning)
 
 
 class Notices:
@@ -36,7 +38,8 @@ class Notices:
         renderers.register("questionnaire", self.questionnaire)
         renderers.register(RESIDENT_NOTICE, self.decision)
         renderers.register("escalation_ombudsman", self.escalation)
-        renderers.register("explain_requested", self.explain_requested)
+        renderers.register(EXPLAIN_REQUEST, self.explain_requested)
+        renderers.register(EXPLANATION_NOTICE, self.explanation)
 
     # --- residents --------------------------------------------------------------------------------------
 
@@ -97,7 +100,22 @@ class Notices:
     def explain_requested(self, n: Notification) -> Outgoing:
         p = n.payload
         return self._outgoing([T("explain_requested", ref=p["ref"], due=_when(p.get("due")) or "-",
-                                 note=p.get("note") or "-")], [], n.language)
+                                 note=p.get("note") or "-"), T("explain_how")], [], n.language)
+
+    def explanation(self, n: Notification) -> Outgoing:
+        """The department's answer, escaped and whole when it fits; cut at a word, saying where the rest is, if not."""
+        p, lang = n.payload, n.language
+        dept = self.profile.departments.get(p.get("department") or "")
+        frame = self.tr.text(T("explanation_given", id=p.get("escalation", "-"), ref=p.get("ref", "-"),
+                               department=_pick(dept.names, lang) if dept else (p.get("department") or "-"),
+                               explanation=_SPOT), lang)
+        before, _, after = frame.partition(_SPOT)
+        room = MAX_TEXT - _size(before) - _size(after)
+        text = (p.get("text") or "").strip() or "-"
+        if _size(html.escape(text, quote=False)) > room:
+            tail = " " + self.tr.text(T("explanation_cut", id=p.get("escalation", "-")), lang)
+            return Outgoing(before + _cut(text, room - _size(tail)) + tail + after)
+        return Outgoing(before + html.escape(text, quote=False) + after)
 
     def card(self, case: Case, lang: str) -> Outgoing:
         """The escalation with the ticket's whole history; the oldest entries give way if it is too long."""
@@ -151,6 +169,9 @@ class Notices:
                      reason=T(f"esc_reason_{reason}") if reason in ESCALATION_REASONS else reason)
         if kind is EventKind.REVIEWED:
             return T("esc_what_reviewed", decision=T(f"decision_name_{data.get('decision')}"))
+        if kind is EventKind.NOTE and data.get("explanation"):
+            dept = self.profile.departments.get(data.get("department", ""))
+            return T("esc_what_explained", department=_pick(dept.names, lang) if dept else data.get("department", "-"))
         return T(f"esc_what_{kind}")
 
     # --- helpers ----------------------------------------------------------------------------------------
@@ -180,6 +201,28 @@ def register_notices(renderers: Renderers, translator: Translator, helpline: Hel
 
 def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _size(text: str) -> int:
+    """At least Telegram's count (UTF-16 units of what is shown) and the length of the HTML sent."""
+    return len(text) + sum(ord(ch) > 0xFFFF for ch in text)
+
+
+def _cut(text: str, room: int) -> str:
+    """The start of `text`, HTML-escaped, within `room` (see _size), ending at a space when one is near, with "…"."""
+    room -= 1
+    used, end = 0, 0
+    for end, ch in enumerate(text):
+        used += _size(html.escape(ch, quote=False))
+        if used > room:
+            break
+    else:
+        end = len(text)
+    kept = text[:end]
+    space = max(kept.rfind(" "), kept.rfind("\n"))
+    if 0 < space and space > len(kept) - 200:
+        kept = kept[:space]
+    return html.escape(kept.rstrip(), quote=False) + "…"
 
 
 def _pick(names: dict[str, str], lang: str) -> str:

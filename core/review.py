@@ -4,7 +4,9 @@ A resident may say a fix did not work (the ticket reopens, with a fresh resolve 
 department; reopened too often, it also goes to the ombudsman), confirm it (the ticket closes), or dispute a
 rejection (the ombudsman reviews it). The ombudsman decides on each escalation: ask the department to explain
 by a deadline, uphold the department's decision, reopen the ticket with a new deadline, or reassign it. Every
-decision is an event on the ticket and is recorded on the escalation.
+decision is an event on the ticket and is recorded on the escalation. The department asked to explain answers by
+replying to the request in its group: the answer is an internal event on the ticket naming the escalation, and goes
+to the ombudsman's chat; the escalation waits for the ombudsman's next decision.
 """
 from __future__ import annotations
 
@@ -12,12 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.ports import Escalation, Notification, UnitOfWork
-from core.services import Helpline, NotFound
-from core.tickets import Actor, DomainError, EventKind, NotAllowed, Role, Status, Ticket, TicketEvent
+from core.services import OMBUDSMAN_CHAT, Helpline, NotFound, department_chat
+from core.tickets import REF_RE, Actor, DomainError, EventKind, NotAllowed, Role, Status, Ticket, TicketEvent
 
 DECISIONS = ("explain", "uphold", "reopen", "reassign")
 DEADLINE_DAYS = (5, 10, 20)          # the working days the ombudsman picks a deadline from
 RESIDENT_NOTICE = "ombudsman_decision"
+EXPLAIN_REQUEST = "explain_requested"       # to the department's group, which answers by replying to it
+EXPLANATION_NOTICE = "explanation_given"    # the department's answer, to the ombudsman's chat
+EXPLAINERS = (Role.STAFF, Role.HEAD, Role.ADMIN)
 
 
 class MovedOn(DomainError):
@@ -40,6 +45,19 @@ class Case:
     escalation: Escalation
     ticket: Ticket
     reporter: str | None = None
+
+
+@dataclass(frozen=True)
+class ExplainRequest:
+    """The ombudsman's request to explain as a department's group received it, with the escalation as it stands."""
+    escalation: Escalation
+    ticket: Ticket
+    department: str                          # the department asked (whose group got the request)
+
+    @property
+    def answerable(self) -> bool:
+        """Still waiting for the ombudsman's decision: an explanation can be added."""
+        return self.escalation.decision == "explain"
 
 
 class Review:
@@ -159,11 +177,21 @@ class Review:
             return Outcome(ticket, escalation)
 
     def _explain(self, uow, ticket, escalation, actor, note, days, department) -> dict:
+        """The department's group gets the question; the outbox row's id goes on the ticket's `reviewed` event, so
+        that a reply to the message it became is found again (explain_request_at)."""
         deadline = self._deadline(days)
         escalation.deadline = deadline
-        self.helpline._tell_department(uow, ticket, "explain_requested", escalation=escalation.id,
-                                       note=note or "", due=deadline.isoformat())
-        return {"due": deadline.isoformat()}
+        data = {"due": deadline.isoformat(), "department": ticket.department}
+        chat = self.helpline.chat_of(department_chat(ticket.department or ""), uow)
+        if chat:
+            request = Notification(chat_id=chat, kind=EXPLAIN_REQUEST, ticket_ref=ticket.ref,
+                                   payload={"ref": ticket.ref, "escalation": escalation.id, "note": note or "",
+                                            "due": deadline.isoformat(), "department": ticket.department},
+                                   language=self.helpline.profile.default_language,
+                                   created_at=self.helpline.clock.now())
+            uow.outbox.add(request)
+            data["request"] = request.id
+        return data
 
     def _uphold(self, uow, ticket, escalation, actor, note, days, department) -> dict:
         if not note:
@@ -188,6 +216,55 @@ class Review:
         ticket.assign(department, actor, self.helpline.clock.now(), note)
         self.helpline._tell_department(uow, ticket, "ticket_assigned")
         return {"from": before, "to": department}
+
+    # --- the department's explanation --------------------------------------------------------------------
+
+    def explain_request_at(self, chat_id: int, message_id: int, shown: str | None) -> ExplainRequest | None:
+        """The request to explain that this group message is, or None. It is found through the outbox row that
+        delivered it (its chat and Telegram message id); `shown`, the message's text, only names the tickets to
+        look at, so a message that merely mentions a reference is not taken for a request."""
+        with self.helpline.uow() as uow:
+            for ref in dict.fromkeys(_refs(shown)):
+                ticket = uow.tickets.get(ref)
+                for request_id in _requests(ticket) if ticket else ():
+                    request = uow.outbox.get(request_id)
+                    if request is None or request.kind != EXPLAIN_REQUEST or request.chat_id != chat_id \
+                            or request.sent_message_id != message_id:
+                        continue
+                    escalation = _escalation_of(uow, ticket.ref, request.payload.get("escalation"))
+                    department = request.payload.get("department") or ticket.department
+                    if escalation and department:
+                        return ExplainRequest(escalation, ticket, department)
+        return None
+
+    def explain(self, request: ExplainRequest, actor: Actor, text: str) -> Outcome:
+        """The department's answer to the request: an internal `note` event on the ticket with the text, the
+        escalation and the department, and a message to the ombudsman's chat. The escalation stays open for the
+        ombudsman's decision; another answer may follow."""
+        if actor.role not in EXPLAINERS or (actor.role is not Role.ADMIN and actor.department != request.department):
+            raise NotAllowed(f"{actor.role} {actor.id} may not answer for {request.department}")
+        text = (text or "").strip()
+        if not has_words(text):
+            raise DomainError("an explanation needs a few words")
+        with self.helpline.uow() as uow:
+            escalation = _escalation_of(uow, request.ticket.ref, request.escalation.id)
+            if escalation is None or escalation.decision != "explain":
+                raise MovedOn(f"escalation {request.escalation.id} was decided: "
+                              f"{escalation.decision if escalation else 'gone'}")
+            ticket = self.helpline._get(uow, escalation.ticket_ref)
+            now = self.helpline.clock.now()
+            ticket.record(TicketEvent(EventKind.NOTE, now, actor.role, actor.id, note=text, public=False,
+                                      data={"escalation": escalation.id, "explanation": True,
+                                            "department": request.department}))
+            chat = self.helpline.chat_of(OMBUDSMAN_CHAT, uow)
+            if chat:
+                uow.outbox.add(Notification(chat_id=chat, kind=EXPLANATION_NOTICE, ticket_ref=ticket.ref,
+                                            payload={"ref": ticket.ref, "escalation": escalation.id,
+                                                     "department": request.department, "text": text},
+                                            language=self.helpline.profile.default_language, created_at=now))
+            uow.tickets.save(ticket)
+            uow.commit()
+            return Outcome(ticket, escalation)
 
     def _days(self, days: int | None) -> int:
         if days is None or not 1 <= days <= 60:
@@ -215,6 +292,25 @@ def _escalation(uow: UnitOfWork, escalation_id: int) -> Escalation:
     if found is None:
         raise NotFound(f"no escalation {escalation_id}")
     return found
+
+
+def _escalation_of(uow: UnitOfWork, ref: str, escalation_id) -> Escalation | None:
+    return next((e for e in uow.escalations.for_ticket(ref) if str(e.id) == str(escalation_id)), None)
+
+
+def _refs(text: str | None) -> list[str]:
+    return [f"{m.group(1).upper()}-{m.group(2)}-{m.group(3)}" for m in REF_RE.finditer(text or "")]
+
+
+def _requests(ticket: Ticket) -> list[int]:
+    """The outbox rows that asked a department to explain this ticket, newest first."""
+    return [int(e.data["request"]) for e in reversed(ticket.events)
+            if e.kind is EventKind.REVIEWED and e.data.get("decision") == "explain" and e.data.get("request")]
+
+
+def has_words(text: str | None) -> bool:
+    """Enough to tell anyone anything: at least three letters or digits."""
+    return sum(ch.isalnum() for ch in (text or "")) >= 3
 
 
 def _expect(ticket: Ticket, status: Status) -> None:

@@ -1,5 +1,5 @@
-"""Department staff on Telegram: the buttons on ticket cards, the replies to the bot's questions, and the
-group commands /queue, /overdue and /ticket.
+"""Department staff on Telegram: the buttons on ticket cards, the replies to the bot's questions and to the
+Citizen's Advocate's requests to explain, and the group commands /queue, /overdue and /ticket.
 
 Every press is checked against the staff list (Helpline.actor_for), never against what the button says. The
 rules live in core/ (tickets.py, services.py, desk.py); this module turns Updates into those calls and their
@@ -25,6 +25,7 @@ from bot.outgoing import Outgoing
 from core import desk
 from core.desk import CARD, INFO, MOVE, PLAN, REJECT, TARGETS, Prompt
 from core.dialogue import T, Text
+from core.review import ExplainRequest, MovedOn, Review, has_words
 from core.services import Helpline, NotFound
 from core.tickets import DomainError, NotAllowed, RejectReason, Status, Ticket, parse_ref
 
@@ -40,6 +41,7 @@ class DepartmentChannel:
 
     def __init__(self, helpline: Helpline, cards: Cards, translator: Translator) -> None:
         self.helpline, self.cards, self.translator = helpline, cards, translator
+        self.review = Review(helpline)
 
     @classmethod
     def build(cls, helpline: Helpline, translator: Translator) -> DepartmentChannel:
@@ -51,6 +53,8 @@ class DepartmentChannel:
         app.add_handler(CommandHandler("ticket", self.on_ticket, filters=GROUPS))
         app.add_handler(CallbackQueryHandler(self.on_button, pattern=DEPARTMENT_BUTTON))
         app.add_handler(MessageHandler(GROUPS & filters.REPLY & filters.TEXT & ~filters.COMMAND, self.on_reply))
+        app.add_handler(MessageHandler(GROUPS & filters.REPLY & ~filters.TEXT & ~filters.COMMAND
+                                       & ~filters.StatusUpdate.ALL, self.on_wordless_reply))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrated))
 
     async def on_migrated(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -215,6 +219,7 @@ class DepartmentChannel:
         chat_id = message.chat.id
         prompt = desk.peek_prompt(self.helpline, chat_id, replied.message_id)
         if prompt is None:
+            await self.explain(message, replied)
             return
         if message.from_user.id != prompt.asked_by:
             await message.reply_text(self.text(T("reply_not_yours")), parse_mode=ParseMode.HTML)
@@ -276,6 +281,47 @@ class DepartmentChannel:
 
     async def reask(self, message: Message, ticket: Ticket, prompt: Prompt, problem: Text) -> None:
         await self.ask(message, ticket, message.from_user, prompt, before=problem)
+
+    # --- the Citizen's Advocate's requests to explain --------------------------------------------
+
+    async def on_wordless_reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A reply without text (a photo, a sticker...): only a reply to a request to explain is answered."""
+        message = update.effective_message
+        replied = message.reply_to_message
+        if replied is not None and replied.from_user is not None and replied.from_user.id == context.bot.id:
+            await self.explain(message, replied)
+
+    async def explain(self, message: Message, replied: Message) -> None:
+        """A reply to the Advocate's request to explain (known by the outbox row that delivered it): recorded and
+        passed on to the Advocate when it comes from the department's staff, has words, and the escalation still
+        waits for a decision; otherwise say why not. A reply to any other message of the bot is left alone."""
+        shown = replied.text or replied.caption
+        request = self.review.explain_request_at(message.chat.id, replied.message_id, shown)
+        if request is None:
+            return
+        try:
+            actor = self.helpline.actor_for(message.from_user.id, request.department) if message.from_user else None
+        except NotAllowed:
+            actor = None
+        if actor is None:
+            return await self.say(message, T("explain_not_staff",
+                                             department=self.cards.department_name(request.department)))
+        if not request.answerable:
+            return await self.say(message, self._closed(request))
+        if not has_words(message.text):
+            return await self.say(message, T("explain_need_words"))
+        try:
+            self.review.explain(request, actor, message.text)
+        except MovedOn:                  # decided between reading the request and recording the answer
+            request = self.review.explain_request_at(message.chat.id, replied.message_id, shown) or request
+            return await self.say(message, self._closed(request))
+        await self.say(message, T("explain_sent", ref=request.ticket.ref))
+
+    def _closed(self, request: ExplainRequest) -> Text:
+        return T("explain_closed", ref=request.ticket.ref, decision=T(f"decision_name_{request.escalation.decision}"))
+
+    async def say(self, message: Message, text: Text) -> None:
+        await message.reply_text(self.text(text), parse_mode=ParseMode.HTML, disable_web_page_preview=True)
 
     # --- dates ------------------------------------------------------------------------------------
 
