@@ -3,17 +3,39 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.ports import Clock, Escalation, Notification, Resident, StaffMember
 from bot.db.models import (ChatBindingRow, ConversationRow, EscalationRow, OutboxRow, ProcessedUpdateRow,
                            ResidentRow, StaffRow)
 from bot.db.tickets import SqlTicketRepository
-from bot.db.upsert import insert_for
+from bot.db.upsert import built_once, insert_for
 
 __all__ = ["SqlTicketRepository", "SqlResidentRepository", "SqlStaffRepository", "SqlConversationRepository",
            "SqlOutboxRepository", "SqlEscalationRepository", "SqlProcessedUpdates"]
+
+# Every resident message reads or writes these rows. The statements are built once (a statement built per call
+# cost more than the query itself), and they read columns rather than ORM objects nothing would change.
+_residents, _conversations, _updates = ResidentRow.__table__.c, ConversationRow.__table__.c, \
+    ProcessedUpdateRow.__table__.c
+_RESIDENT_BY_TELEGRAM_ID = select(_residents.id, _residents.telegram_id, _residents.name, _residents.language,
+                                  _residents.created_at).where(_residents.telegram_id == bindparam("telegram_id"))
+_CONVERSATION_STATE = select(_conversations.state).where(_conversations.chat_id == bindparam("chat_id"))
+_UPDATE_SEEN = select(_updates.update_id).where(_updates.update_id == bindparam("update_id"))
+
+
+def _conversation_upsert(insert):
+    table = ConversationRow.__table__
+    statement = insert(table)
+    return statement.on_conflict_do_update(index_elements=[table.c.chat_id], set_={
+        "state": statement.excluded.state, "updated_at": statement.excluded.updated_at,
+        "version": table.c.version + 1})
+
+
+def _update_first_time(insert):
+    table = ProcessedUpdateRow.__table__
+    return insert(table).on_conflict_do_nothing(index_elements=[table.c.update_id]).returning(table.c.update_id)
 
 
 class SqlResidentRepository:
@@ -25,7 +47,7 @@ class SqlResidentRepository:
         return _resident(row) if row else None
 
     def by_telegram_id(self, telegram_id: int) -> Resident | None:
-        row = self.session.scalars(select(ResidentRow).where(ResidentRow.telegram_id == telegram_id)).one_or_none()
+        row = self.session.execute(_RESIDENT_BY_TELEGRAM_ID, {"telegram_id": telegram_id}).one_or_none()
         return _resident(row) if row else None
 
     def add(self, resident: Resident) -> None:
@@ -48,7 +70,8 @@ class SqlResidentRepository:
         self.session.expire_all()
 
 
-def _resident(row: ResidentRow) -> Resident:
+def _resident(row) -> Resident:
+    """From a ResidentRow or a row of its columns."""
     return Resident(telegram_id=row.telegram_id, name=row.name, language=row.language,
                     created_at=row.created_at, id=row.id)
 
@@ -107,17 +130,13 @@ class SqlConversationRepository:
         self.session, self.clock = session, clock
 
     def load(self, chat_id: int) -> dict | None:
-        row = self.session.get(ConversationRow, chat_id)
-        return dict(row.state) if row else None
+        state = self.session.execute(_CONVERSATION_STATE, {"chat_id": chat_id}).scalar_one_or_none()
+        return dict(state) if state is not None else None
 
     def store(self, chat_id: int, state: dict) -> None:
-        table = ConversationRow.__table__
-        statement = insert_for(self.session, table).values(
-            chat_id=chat_id, state=state, updated_at=self.clock.now(), version=1)
-        statement = statement.on_conflict_do_update(index_elements=[table.c.chat_id], set_={
-            "state": statement.excluded.state, "updated_at": statement.excluded.updated_at,
-            "version": table.c.version + 1})
-        self.session.execute(statement)
+        statement = built_once(self.session, _conversation_upsert)
+        self.session.execute(statement, {"chat_id": chat_id, "state": state, "updated_at": self.clock.now(),
+                                         "version": 1})
         _forget(self.session, ConversationRow, chat_id)
 
     def delete(self, chat_id: int) -> None:
@@ -276,15 +295,13 @@ class SqlProcessedUpdates:
         self.session = session
 
     def seen(self, update_id: int) -> bool:
-        return self.session.get(ProcessedUpdateRow, update_id) is not None
+        return self.session.execute(_UPDATE_SEEN, {"update_id": update_id}).first() is not None
 
     def first_time(self, update_id: int, at: datetime) -> bool:
         """Record the update; False if it was recorded before (then do not handle it again)."""
-        table = ProcessedUpdateRow.__table__
-        statement = insert_for(self.session, table).values(update_id=update_id, processed_at=at)
-        statement = statement.on_conflict_do_nothing(index_elements=[table.c.update_id]).returning(
-            table.c.update_id)
-        return self.session.execute(statement).scalar_one_or_none() is not None
+        statement = built_once(self.session, _update_first_time)
+        return self.session.execute(statement, {"update_id": update_id, "processed_at": at}
+                                    ).scalar_one_or_none() is not None
 
     def forget_before(self, cutoff: datetime) -> int:
         result = self.session.execute(delete(ProcessedUpdateRow).where(ProcessedUpdateRow.processed_at < cutoff),
