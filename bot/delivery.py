@@ -30,6 +30,7 @@ from telegram.ext import AIORateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.outgoing import Outgoing, Renderers
+from handlers.patience import patiently
 from core.ports import Clock, Notification, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,29 @@ log = logging.getLogger(__name__)
 OVERALL_PER_SECOND = 30     # Telegram allows "about 30 messages a second" to different chats
 
 
+IMPATIENT = "impatient"      # rate_limit_args of a call that handles Telegram's failures itself (the deliverer)
+
+
+class PatientRateLimiter(AIORateLimiter):
+    """Every Bot API call of the helpline goes through here. Someone is waiting for most of them (a resident's
+    answer, a clerk's card after a press, the Advocate's prompt), so a brief trouble at Telegram (429 with a short
+    retry_after, a 5xx, a timeout, an unreadable reply) is waited out a few times (bot.patience) instead of losing
+    the answer. The outbox's deliverer passes rate_limit_args=IMPATIENT: it records the failure and retries on its
+    own schedule."""
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
+        if rate_limit_args == IMPATIENT:
+            return await super().process_request(callback, args, kwargs, endpoint, data, None)
+        limiter = super()
+        return await patiently(lambda: limiter.process_request(callback, args, kwargs, endpoint, data,
+                                                               rate_limit_args))
+
+
 def rate_limiter() -> AIORateLimiter:
-    """AIORateLimiter with its per-group limit (20 a minute) and no overall one: pacing every call at 29 a second
-    queued each resident's answers behind everyone else's (about 11 conversation updates a second at most). The
-    outbox's bulk sends are paced by the Deliverer's SlidingWindow instead."""
-    return AIORateLimiter(overall_max_rate=0)
+    """PatientRateLimiter with AIORateLimiter's per-group limit (20 a minute) and no overall one: pacing every call
+    at 29 a second queued each resident's answers behind everyone else's (about 11 conversation updates a second at
+    most). The outbox's bulk sends are paced by the Deliverer's SlidingWindow instead."""
+    return PatientRateLimiter(overall_max_rate=0)
 
 
 class SlidingWindow:
@@ -181,6 +200,8 @@ class Deliverer:
         markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row]
                                        for row in outgoing.buttons]) if outgoing.buttons else None
         timeouts = {"read_timeout": self.policy.send_timeout_s, "write_timeout": self.policy.send_timeout_s}
+        if getattr(self.bot, "rate_limiter", None) is not None:    # the application's bot (a plain Bot has none)
+            timeouts["rate_limit_args"] = IMPATIENT
         if outgoing.photo:
             return await self.bot.send_photo(chat_id, outgoing.photo, caption=outgoing.text, reply_markup=markup,
                                              parse_mode=ParseMode.HTML, **timeouts)

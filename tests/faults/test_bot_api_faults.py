@@ -61,3 +61,24 @@ async def test_notifications_arrive_through_every_fault(tg, migrated_url):
     assert len(refused) == 5       # every fault was met on the way
     for n in range(3):
         assert len(tg.messages_to(5200 + n)) == 1
+
+
+@pytest.mark.parametrize("fault", [pytest.param(500, id="500"), pytest.param("malformed", id="malformed-json"),
+                                   pytest.param(429, id="429")])
+async def test_a_clerks_press_updates_the_card_through_a_fault(tg, migrated_url, fault):
+    """Not only residents' answers: a department's card is edited after the press though Telegram failed once."""
+    from core.dialogue import T
+    from core.tickets import Status
+    from tests.e2e.test_department_chat import ANNA, LIGHTING, card_of, file, label, set_up, tap
+    tg.group(LIGHTING, "Lighting")
+    tg.user(ANNA, "Anna", language_code="el")
+    translator = Translator(LOCALES, "Europe/Athens")
+    async with running_bot(tg, settings_for(tg, migrated_url)) as app:
+        set_up(app)
+        ref = file(app)
+        card = await card_of(tg, LIGHTING, ref)
+        tg.fail_next("editMessageText", fault, **fault_options(fault))
+        await tap(tg, ANNA, card, label(translator, "btn_desk_ack"))
+        assert app.helpline.ticket(ref).status is Status.ACKNOWLEDGED
+        done = translator.plain(T("desk_status_acknowledged"), "el")
+        await tg.wait_for(lambda t: done in (card.text or ""), timeout=10)
