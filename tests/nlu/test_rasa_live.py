@@ -58,6 +58,38 @@ CONVERSATION = [
 ]
 
 
+ANSWERS = [   # emergencies, questions (the topic comes from the ResponseSelector), asking for a person
+    ("en", "there is smoke pouring out of the flat upstairs and the alarm is going off", "emergency"),
+    ("en", "my neighbour fell and hit his head, he is not moving", "emergency"),
+    ("en", "what time does the town hall close today?", "ask_office_hours"),
+    ("en", "how do I get a certificate of residence?", "ask_certificates"),
+    ("en", "where can I pay my municipal water bill?", "ask_fees"),
+    ("en", "which bin do glass bottles go in?", "ask_recycling"),
+    ("en", "can I speak to a real person please", "talk_to_person"),
+    ("sl", "iz stanovanja nad nami se vali dim, nekdo je še notri", "emergency"),
+    ("sl", "sosed je padel po stopnicah in ne diha", "emergency"),
+    ("sl", "kdaj je občina odprta v petek?", "ask_office_hours"),
+    ("sl", "kako dobim potrdilo o stalnem prebivališču?", "ask_certificates"),
+    ("sl", "kje lahko plačam komunalni prispevek?", "ask_fees"),
+    ("sl", "kam naj vržem steklenice?", "ask_recycling"),
+    ("sl", "rad bi govoril z nekom iz občine, ne z robotom", "talk_to_person"),
+    ("el", "βγαίνει καπνός από το διαμέρισμα από πάνω και κάποιος είναι μέσα", "emergency"),
+    ("el", "ο γείτονας έπεσε από τη σκάλα και δεν αναπνέει", "emergency"),
+    ("el", "τι ώρα κλείνει το δημαρχείο σήμερα;", "ask_office_hours"),
+    ("el", "πώς βγάζω πιστοποιητικό οικογενειακής κατάστασης;", "ask_certificates"),
+    ("el", "πού μπορώ να πληρώσω τα δημοτικά τέλη;", "ask_fees"),
+    ("el", "σε ποιον κάδο πάνε τα γυάλινα μπουκάλια;", "ask_recycling"),
+    ("el", "θέλω να μιλήσω με έναν άνθρωπο, όχι με ρομπότ", "talk_to_person"),
+    ("he", "יוצא עשן מהדירה למעלה ויש שם מישהו", "emergency"),
+    ("he", "השכן נפל במדרגות והוא לא נושם", "emergency"),
+    ("he", "מתי העירייה פתוחה ביום שישי?", "ask_office_hours"),
+    ("he", "איך מקבלים אישור תושב?", "ask_certificates"),
+    ("he", "איפה משלמים ארנונה?", "ask_fees"),
+    ("he", "לאיזה פח זורקים בקבוקי זכוכית?", "ask_recycling"),
+    ("he", "אני רוצה לדבר עם בן אדם אמיתי", "talk_to_person"),
+]
+
+
 @pytest.mark.parametrize("language, text, category", REPORTS)
 async def test_reports_are_understood(rasa_nlu, language, text, category):
     result = await rasa_nlu.understand(text)
@@ -81,6 +113,14 @@ async def test_conversation_intents_are_understood(rasa_nlu, language, text, int
     result = await rasa_nlu.understand(text)
 
     assert result.intent == intent, result.ranking[:3]
+
+
+@pytest.mark.parametrize("language, text, intent", ANSWERS)
+async def test_emergencies_questions_and_asking_for_a_person_are_understood(rasa_nlu, language, text, intent):
+    result = await rasa_nlu.understand(text)
+
+    assert result.intent == intent, result.ranking[:3]
+    assert result.confidence >= 0.55
 
 
 async def test_gibberish_is_not_taken_for_a_report(rasa_nlu):
