@@ -91,6 +91,7 @@ class App:
         from bot.delivery import rate_limiter
         from bot.notices import Notices
         from bot.telegram_app import HelplineApplication
+        from bot.telegram_io import BotApiRequest
         from handlers.departments import DepartmentChannel
         from handlers.limits import install_limits
         from handlers.ombudsman import OmbudsmanChat
@@ -102,7 +103,7 @@ class App:
                        .token(s.telegram_token).base_url(s.telegram_api_base_url)
                        .base_file_url(s.telegram_api_base_url.replace("/bot", "/file/bot"))
                        .defaults(Defaults(parse_mode=ParseMode.HTML)).rate_limiter(rate_limiter())
-                       .concurrent_updates(OneAtATimePerChat()).build())
+                       .request(BotApiRequest()).concurrent_updates(OneAtATimePerChat()).build())
         conversation, translator, renderers = conversation or self.conversation(), self.translator(), self.renderers()
         OmbudsmanChat(Notices(translator, self.helpline)).install(application)   # first: its chat may be private
         desk = OperatorDesk(conversation.handovers, renderers, translator)
