@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, or_, select
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.ports import Clock, Escalation, Notification, Resident, StaffMember
@@ -19,8 +19,12 @@ __all__ = ["SqlTicketRepository", "SqlResidentRepository", "SqlStaffRepository",
 # cost more than the query itself), and they read columns rather than ORM objects nothing would change.
 _residents, _conversations, _updates = ResidentRow.__table__.c, ConversationRow.__table__.c, \
     ProcessedUpdateRow.__table__.c
-_RESIDENT_BY_TELEGRAM_ID = select(_residents.id, _residents.telegram_id, _residents.name, _residents.language,
-                                  _residents.created_at).where(_residents.telegram_id == bindparam("telegram_id"))
+_RESIDENT = select(_residents.id, _residents.telegram_id, _residents.name, _residents.language,
+                   _residents.created_at)
+_RESIDENT_BY_ID = _RESIDENT.where(_residents.id == bindparam("resident_id"))
+_RESIDENT_BY_TELEGRAM_ID = _RESIDENT.where(_residents.telegram_id == bindparam("telegram_id"))
+_RESIDENT_SAVE = update(ResidentRow.__table__).where(_residents.id == bindparam("resident_id")).values(
+    telegram_id=bindparam("new_telegram_id"), name=bindparam("new_name"), language=bindparam("new_language"))
 _CONVERSATION_STATE = select(_conversations.state).where(_conversations.chat_id == bindparam("chat_id"))
 _UPDATE_SEEN = select(_updates.update_id).where(_updates.update_id == bindparam("update_id"))
 
@@ -43,7 +47,7 @@ class SqlResidentRepository:
         self.session, self.clock = session, clock
 
     def get(self, resident_id: int) -> Resident | None:
-        row = self.session.get(ResidentRow, resident_id)
+        row = self.session.execute(_RESIDENT_BY_ID, {"resident_id": resident_id}).one_or_none()
         return _resident(row) if row else None
 
     def by_telegram_id(self, telegram_id: int) -> Resident | None:
@@ -59,8 +63,12 @@ class SqlResidentRepository:
         resident.id = row.id
 
     def save(self, resident: Resident) -> None:
-        row = _existing(self.session, ResidentRow, resident.id, "resident")
-        row.telegram_id, row.name, row.language = resident.telegram_id, resident.name, resident.language
+        self.session.flush()
+        values = {"resident_id": resident.id, "new_telegram_id": resident.telegram_id, "new_name": resident.name,
+                  "new_language": resident.language}
+        if resident.id is None or not self.session.execute(_RESIDENT_SAVE, values).rowcount:
+            raise LookupError(f"no resident with id {resident.id}; add it first")
+        _forget(self.session, ResidentRow, resident.id)
 
     def delete(self, resident_id: int) -> None:
         """Forget a resident: their tickets stay, without a reporter; they follow nothing any more."""
