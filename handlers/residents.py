@@ -18,7 +18,6 @@ from telegram.ext import (Application, CallbackQueryHandler, ContextTypes, Messa
 from bot.i18n import Translator
 from core.dialogue import Conversation, Input, Kind, Reply, Sender, T
 from core.tickets import Photo
-from handlers.patience import patiently
 
 log = logging.getLogger(__name__)
 PRIVATE = filters.ChatType.PRIVATE
@@ -108,9 +107,9 @@ class ResidentChannel:
         replies, lang = outcome.replies, outcome.lang
         for reply in replies:
             text, markup = self.render(reply, lang), self.markup(reply, lang)
-            await patiently(lambda: update.get_bot().send_message(chat.id, text, parse_mode=ParseMode.HTML,
-                                                                  reply_markup=markup,
-                                                                  disable_web_page_preview=True))
+            # Telegram's brief troubles are waited out by the Application's rate limiter (bot.delivery)
+            await update.get_bot().send_message(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                                disable_web_page_preview=True)
         if self.after_reply and outcome.with_person:
             await self.after_reply(update.get_bot())
 
@@ -150,16 +149,15 @@ class ResidentChannel:
         user = update.effective_user
         lang = (user.language_code or "en").split("-")[0] if user else "en"
         try:
-            await patiently(lambda: context.bot.send_message(update.effective_chat.id,
-                                                             self.translator.text(T("error_generic"), lang),
-                                                             parse_mode=ParseMode.HTML))
+            await context.bot.send_message(update.effective_chat.id, self.translator.text(T("error_generic"), lang),
+                                           parse_mode=ParseMode.HTML)
         except Exception:  # noqa: BLE001 - the error handler must never raise
             log.exception("could not tell chat %s about the error", update.effective_chat.id)
 
 
 async def _answer(query) -> None:
     try:
-        await patiently(query.answer)
+        await query.answer()
     except TelegramError as exc:      # the spinner stops by itself; the answer that follows matters more
         log.warning("could not answer the button press: %s", exc)
 
