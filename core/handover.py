@@ -134,8 +134,9 @@ class Handovers:
     def relay_at(self, chat_id: int, message_id: int) -> tuple[Notification, Handover] | None:
         """The relay (or request card) a group message is, and its handover as it stands now."""
         with self.helpline.uow() as uow:
-            relay = uow.handovers.relayed_in(chat_id, message_id)
-            handover = uow.handovers.get(int(relay.payload["handover"])) if relay else None
+            relay = uow.outbox.sent_as(chat_id, message_id, (REQUEST, RELAY))
+            handover_id = relay.payload.get("handover") if relay else None
+            handover = uow.handovers.get(int(handover_id)) if handover_id is not None else None
         return (relay, handover) if handover else None
 
     def claim(self, handover_id: int, operator_id: int, name: str | None) -> Handover:

@@ -141,6 +141,9 @@ class OutboxRepository(Protocol):
         """Pending notifications whose time has come; with `claim_for`, claimed for that long (SKIP LOCKED)."""
     def save(self, notification: Notification) -> None: ...
     def get(self, notification_id: int) -> Notification | None: ...
+    def sent_as(self, chat_id: int, message_id: int, kinds: Iterable[str]) -> Notification | None:
+        """The notification of one of these kinds that became this Telegram message (its chat and message id), so
+        that a reply to the message is known for what it answers."""
     def already(self, chat_id: int, kind: str, since: datetime) -> bool:
         """Whether a notification of this kind to this chat was written at or after `since`."""
     def failed(self, limit: int = 100) -> list[Notification]: ...
@@ -183,6 +186,14 @@ class UnitOfWork(Protocol):
     def __exit__(self, *exc: object) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """A fresh unit of work per call. `autocommit=True`: each statement is its own transaction (commit and rollback
+    do nothing), for a unit of one statement, or of reads that need not see one moment: on a database server it
+    saves the round trips of BEGIN and COMMIT."""
+
+    def __call__(self, *, autocommit: bool = False) -> UnitOfWork: ...
 
 
 # --- Places ----------------------------------------------------------------------------------------
@@ -252,7 +263,5 @@ class HandoverRepository(Protocol):
         """Open handovers no operator has claimed yet, oldest first."""
     def add_message(self, message: HandoverMessage) -> None: ...
     def messages(self, handover_id: int) -> list[HandoverMessage]: ...
-    def relayed_in(self, chat_id: int, message_id: int) -> Notification | None:
-        """The outbox row (a relay or a request card, payload "handover") that became this group message."""
     def undelivered(self, now: datetime, limit: int = 20) -> list[Notification]:
         """Pending outbox rows of handovers, oldest first, whatever their not_before (none a deliverer holds)."""

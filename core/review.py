@@ -15,7 +15,7 @@ from datetime import datetime
 
 from core.ports import Escalation, Notification, UnitOfWork
 from core.services import OMBUDSMAN_CHAT, Helpline, NotFound, department_chat
-from core.tickets import REF_RE, Actor, DomainError, EventKind, NotAllowed, Role, Status, Ticket, TicketEvent
+from core.tickets import Actor, DomainError, EventKind, NotAllowed, Role, Status, Ticket, TicketEvent
 
 DECISIONS = ("explain", "uphold", "reopen", "reassign")
 DEADLINE_DAYS = (5, 10, 20)          # the working days the ombudsman picks a deadline from
@@ -177,8 +177,8 @@ class Review:
             return Outcome(ticket, escalation)
 
     def _explain(self, uow, ticket, escalation, actor, note, days, department) -> dict:
-        """The department's group gets the question; the outbox row's id goes on the ticket's `reviewed` event, so
-        that a reply to the message it became is found again (explain_request_at)."""
+        """The department's group gets the question; a reply to the message it becomes is the answer
+        (explain_request_at)."""
         deadline = self._deadline(days)
         escalation.deadline = deadline
         data = {"due": deadline.isoformat(), "department": ticket.department}
@@ -190,7 +190,6 @@ class Review:
                                    language=self.helpline.profile.default_language,
                                    created_at=self.helpline.clock.now())
             uow.outbox.add(request)
-            data["request"] = request.id
         return data
 
     def _uphold(self, uow, ticket, escalation, actor, note, days, department) -> dict:
@@ -219,23 +218,16 @@ class Review:
 
     # --- the department's explanation --------------------------------------------------------------------
 
-    def explain_request_at(self, chat_id: int, message_id: int, shown: str | None) -> ExplainRequest | None:
-        """The request to explain that this group message is, or None. It is found through the outbox row that
-        delivered it (its chat and Telegram message id); `shown`, the message's text, only names the tickets to
-        look at, so a message that merely mentions a reference is not taken for a request."""
+    def explain_request_at(self, chat_id: int, message_id: int) -> ExplainRequest | None:
+        """The request to explain that this group message is, or None: found through the outbox row that became it
+        (its chat and Telegram message id), so another message, even one naming the same ticket, is not taken for a
+        request."""
         with self.helpline.uow() as uow:
-            for ref in dict.fromkeys(_refs(shown)):
-                ticket = uow.tickets.get(ref)
-                for request_id in _requests(ticket) if ticket else ():
-                    request = uow.outbox.get(request_id)
-                    if request is None or request.kind != EXPLAIN_REQUEST or request.chat_id != chat_id \
-                            or request.sent_message_id != message_id:
-                        continue
-                    escalation = _escalation_of(uow, ticket.ref, request.payload.get("escalation"))
-                    department = request.payload.get("department") or ticket.department
-                    if escalation and department:
-                        return ExplainRequest(escalation, ticket, department)
-        return None
+            request = uow.outbox.sent_as(chat_id, message_id, (EXPLAIN_REQUEST,))
+            department = request.payload.get("department") if request else None
+            ticket = uow.tickets.get(request.ticket_ref) if department and request.ticket_ref else None
+            escalation = _escalation_of(uow, ticket.ref, request.payload.get("escalation")) if ticket else None
+            return ExplainRequest(escalation, ticket, department) if escalation else None
 
     def explain(self, request: ExplainRequest, actor: Actor, text: str) -> Outcome:
         """The department's answer to the request: an internal `note` event on the ticket with the text, the
@@ -296,16 +288,6 @@ def _escalation(uow: UnitOfWork, escalation_id: int) -> Escalation:
 
 def _escalation_of(uow: UnitOfWork, ref: str, escalation_id) -> Escalation | None:
     return next((e for e in uow.escalations.for_ticket(ref) if str(e.id) == str(escalation_id)), None)
-
-
-def _refs(text: str | None) -> list[str]:
-    return [f"{m.group(1).upper()}-{m.group(2)}-{m.group(3)}" for m in REF_RE.finditer(text or "")]
-
-
-def _requests(ticket: Ticket) -> list[int]:
-    """The outbox rows that asked a department to explain this ticket, newest first."""
-    return [int(e.data["request"]) for e in reversed(ticket.events)
-            if e.kind is EventKind.REVIEWED and e.data.get("decision") == "explain" and e.data.get("request")]
 
 
 def has_words(text: str | None) -> bool:

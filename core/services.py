@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterable
 
-from core.ports import Clock, Escalation, Notification, Resident, StaffMember, UnitOfWork
+from core.ports import Clock, Escalation, Notification, Resident, StaffMember, UnitOfWork, UnitOfWorkFactory
 from core.profile import Profile
 from core.routing import Route, inside_boundary, route
 from core.sla import WorkingCalendar, due_dates
@@ -61,7 +61,7 @@ class Filed:
 class Helpline:
     """The use cases of one municipality's helpline."""
 
-    def __init__(self, uow: Callable[[], UnitOfWork], profile: Profile, clock: Clock,
+    def __init__(self, uow: UnitOfWorkFactory, profile: Profile, clock: Clock,
                  policy: Policy | None = None) -> None:
         self.uow = uow
         self.profile = profile
@@ -164,12 +164,14 @@ class Helpline:
             return resident
 
     def resident_and_conversation(self, telegram_id: int, name: str | None = None) -> tuple[Resident, dict | None]:
-        """resident_for and load_conversation in one transaction (one round of the database per message)."""
-        with self.uow() as uow:
-            resident = self._registered(uow, telegram_id, name)
+        """resident_for and load_conversation: two reads without a transaction around them on every message; a
+        transaction only when the resident is new or has changed their name."""
+        with self.uow(autocommit=True) as uow:
+            resident = uow.residents.by_telegram_id(telegram_id)
             state = uow.conversations.load(telegram_id)
-            uow.commit()
-            return resident, state
+        if resident is None or (name and resident.name != name):
+            resident = self.resident_for(telegram_id, name)
+        return resident, state
 
     def _registered(self, uow: UnitOfWork, telegram_id: int, name: str | None) -> Resident:
         resident = uow.residents.by_telegram_id(telegram_id)
@@ -190,21 +192,21 @@ class Helpline:
                 uow.commit()
 
     def load_conversation(self, chat_id: int) -> dict | None:
-        with self.uow() as uow:
+        with self.uow(autocommit=True) as uow:
             return uow.conversations.load(chat_id)
 
     def store_conversation(self, chat_id: int, state: dict) -> None:
-        with self.uow() as uow:
+        with self.uow(autocommit=True) as uow:       # one statement (an upsert)
             uow.conversations.store(chat_id, state)
             uow.commit()
 
     def update_seen(self, update_id: int) -> bool:
         """Whether a Telegram update was handled already (Telegram redelivers after a crash)."""
-        with self.uow() as uow:
+        with self.uow(autocommit=True) as uow:
             return uow.updates.seen(update_id)
 
     def mark_update(self, update_id: int) -> None:
-        with self.uow() as uow:
+        with self.uow(autocommit=True) as uow:       # one statement (an insert unless there)
             uow.updates.first_time(update_id, self.clock.now())
             uow.commit()
 

@@ -295,8 +295,7 @@ class DepartmentChannel:
         """A reply to the Advocate's request to explain (known by the outbox row that delivered it): recorded and
         passed on to the Advocate when it comes from the department's staff, has words, and the escalation still
         waits for a decision; otherwise say why not. A reply to any other message of the bot is left alone."""
-        shown = replied.text or replied.caption
-        request = self.review.explain_request_at(message.chat.id, replied.message_id, shown)
+        request = self.review.explain_request_at(message.chat.id, replied.message_id)
         if request is None:
             return
         try:
@@ -313,7 +312,7 @@ class DepartmentChannel:
         try:
             self.review.explain(request, actor, message.text)
         except MovedOn:                  # decided between reading the request and recording the answer
-            request = self.review.explain_request_at(message.chat.id, replied.message_id, shown) or request
+            request = self.review.explain_request_at(message.chat.id, replied.message_id) or request
             return await self.say(message, self._closed(request))
         await self.say(message, T("explain_sent", ref=request.ticket.ref))
 

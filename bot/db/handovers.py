@@ -1,4 +1,5 @@
-"""Handovers to a human operator, their messages, and which group message belongs to which handover."""
+"""Handovers to a human operator and their messages. Which group message belongs to which handover is the outbox's
+to say (SqlOutboxRepository.sent_as)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,7 +11,6 @@ from bot.db.models import HandoverMessageRow, HandoverRow, OutboxRow
 from core.ports import Handover, HandoverMessage, Notification
 
 OPEN = ("waiting", "claimed", "awaiting_place")
-RELAY_KINDS = ("handover_request", "handover_relay")     # what the operators' group can reply to
 
 
 class SqlHandoverRepository:
@@ -59,12 +59,6 @@ class SqlHandoverRepository:
                  .order_by(HandoverMessageRow.id))
         return [HandoverMessage(r.handover_id, r.sender, r.at, r.text, r.photo, r.lat, r.lon, r.operator_id, r.id)
                 for r in self.session.scalars(query)]
-
-    def relayed_in(self, chat_id: int, message_id: int) -> Notification | None:
-        query = select(OutboxRow).where(OutboxRow.chat_id == chat_id, OutboxRow.sent_message_id == message_id,
-                                        OutboxRow.kind.in_(RELAY_KINDS))
-        row = self.session.scalars(query).first()
-        return _notification(row) if row and "handover" in row.payload else None
 
     def undelivered(self, now: datetime, limit: int = 20) -> list[Notification]:
         query = (select(OutboxRow).where(OutboxRow.status == "pending", OutboxRow.kind.like("handover_%"))

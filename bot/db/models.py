@@ -145,6 +145,7 @@ class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index(None, "status", "not_before"),
+        Index(None, "chat_id", "sent_message_id"),       # which notification a group message is (a reply's)
         CheckConstraint(_one_of("status", OUTBOX_STATUSES), name="status"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,6 +1,7 @@
 """Repositories over the helpline's tables, mapping rows to the core dataclasses (see core/ports.py)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, or_, select, update
@@ -185,6 +186,14 @@ class SqlOutboxRepository:
 
     def get(self, notification_id: int) -> Notification | None:
         row = self.session.get(OutboxRow, notification_id)
+        return _notification(row) if row else None
+
+    def sent_as(self, chat_id: int, message_id: int, kinds: Iterable[str]) -> Notification | None:
+        """The notification of one of these kinds that became this Telegram message (its chat and message id)."""
+        query = (select(OutboxRow).where(OutboxRow.chat_id == chat_id, OutboxRow.sent_message_id == message_id,
+                                         OutboxRow.kind.in_(tuple(kinds)))
+                 .order_by(OutboxRow.id.desc()).limit(1))
+        row = self.session.scalars(query).first()
         return _notification(row) if row else None
 
     def already(self, chat_id: int, kind: str, since: datetime) -> bool:

@@ -56,7 +56,14 @@ class SqlUnitOfWork:
 
 
 def unit_of_work_factory(engine: Engine | sessionmaker[Session],
-                         clock: Clock | None = None) -> Callable[[], SqlUnitOfWork]:
-    """What services are given: call it for a fresh SqlUnitOfWork on `engine`."""
+                         clock: Clock | None = None) -> Callable[..., SqlUnitOfWork]:
+    """What services are given (core.ports.UnitOfWorkFactory): call it for a fresh SqlUnitOfWork on `engine`;
+    with autocommit=True, its statements run on a connection in AUTOCOMMIT (no BEGIN, no COMMIT)."""
     sessions = engine if isinstance(engine, sessionmaker) else make_session_factory(engine)
-    return lambda: SqlUnitOfWork(sessions, clock)
+    bind = sessions.kw.get("bind")
+    autocommitting = sessionmaker(**{**sessions.kw, "bind": bind.execution_options(isolation_level="AUTOCOMMIT")},
+                                  class_=sessions.class_) if isinstance(bind, Engine) else None
+
+    def make(*, autocommit: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(autocommitting if autocommit and autocommitting else sessions, clock)
+    return make

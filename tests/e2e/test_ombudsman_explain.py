@@ -8,6 +8,7 @@ import asyncio
 
 from core.dialogue import T
 from core.ports import StaffMember
+from core.review import Review
 from core.tickets import EventKind, Status
 from tests.e2e.test_ombudsman_chat import (ADVOCATE, ADVOCATE_CHAT, STRANGER, TECHNICAL_CHAT,  # noqa: F401
                                            disputed_to_the_advocate, fast, prepare, tg)
@@ -31,7 +32,7 @@ def staff_and_groups(tg, app) -> None:
     app.helpline.add_staff(StaffMember(GREEN_CLERK, "staff", "green", "Sofia L."))
 
 
-async def advocate_asks_to_explain(tg, maria, card):
+async def advocate_asks_to_explain(tg, app, maria, card):
     """The Advocate presses explain, picks 10 working days and writes the question; returns the request as the
     department's group shows it."""
     await tg.tap(ADVOCATE, card, maria.label("btn_o_explain", EL))
@@ -42,8 +43,13 @@ async def advocate_asks_to_explain(tg, maria, card):
                                or {}).get("force_reply") else None)
     await tg.send_text(ADVOCATE, QUESTION, chat=ADVOCATE_CHAT, reply_to=prompt)
     how = maria.expected("explain_how", EL)
-    return await tg.wait_for(lambda t: next((m for m in t.messages_to(TECHNICAL_CHAT) if how in (m.text or "")),
-                                            None))
+    request = await tg.wait_for(lambda t: next((m for m in t.messages_to(TECHNICAL_CHAT) if how in (m.text or "")),
+                                               None))
+    # staff reply seconds later, when the bot has long recorded which message the request became; the fake server
+    # shows the message before the bot has the answer to its sendMessage, so wait for that record as a person would
+    review = Review(app.helpline)
+    await tg.wait_for(lambda t: review.explain_request_at(TECHNICAL_CHAT, request.message_id))
+    return request
 
 
 async def reply(tg, user: int, chat: int, to, text: str):
@@ -64,7 +70,7 @@ async def test_staff_answer_the_advocates_explain_by_replying_and_the_advocate_r
         ref, card = await disputed_to_the_advocate(tg, app, maria, resident_id)
         [escalation] = app.helpline.escalations()
 
-        request = await advocate_asks_to_explain(tg, maria, card)
+        request = await advocate_asks_to_explain(tg, app, maria, card)
         assert ref in request.text and QUESTION in request.text          # the question as typed, and Telegram took it
         assert app.helpline.escalations()[0].decision == "explain"
         advocate_before = len(tg.messages_to(ADVOCATE_CHAT))
@@ -124,7 +130,7 @@ async def test_replies_to_other_messages_and_forged_replies_change_nothing(tg, m
         maria, resident_id = prepare(tg, app)
         staff_and_groups(tg, app)
         ref, card = await disputed_to_the_advocate(tg, app, maria, resident_id)
-        request = await advocate_asks_to_explain(tg, maria, card)
+        request = await advocate_asks_to_explain(tg, app, maria, card)
         ticket_card = next(m for m in tg.messages_to(TECHNICAL_CHAT) if ref in (m.text or "") and m is not request)
         sent_before = len(tg.sent)
 

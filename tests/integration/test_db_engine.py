@@ -5,7 +5,8 @@ import time
 import pytest
 from sqlalchemy import text
 
-from tests.support.db import a_ticket
+from core.ports import Resident
+from tests.support.db import T0, a_ticket
 
 
 def test_a_ticket_cannot_point_at_a_resident_who_does_not_exist(uow_factory):
@@ -33,3 +34,24 @@ def test_a_second_writer_waits_for_the_first_instead_of_failing(uow_factory, db_
     writer.join()
     assert number == 42
     assert time.monotonic() - started > 0.3
+
+
+def test_after_a_unit_without_a_transaction_the_next_unit_on_its_connection_is_a_transaction_again(migrated_url):
+    """A unit of work with autocommit=True (one statement, or reads) hands its connection back as it found it: a
+    later unit on the same pooled connection that leaves without commit leaves nothing behind."""
+    from bot.db.engine import make_engine
+    from bot.db.uow import unit_of_work_factory
+    engine = make_engine(migrated_url, pool_size=1, max_overflow=0)
+    try:
+        units = unit_of_work_factory(engine)
+        with units(autocommit=True) as uow:
+            uow.conversations.store(501, {"step": "idle", "v": 1})    # one upsert: kept without commit
+        with units() as uow:
+            uow.conversations.store(502, {"step": "idle", "v": 1})
+            uow.residents.add(Resident(502, "Someone", None, T0))
+        # left without commit: both rolled back
+        with units(autocommit=True) as uow:
+            assert uow.conversations.load(501) == {"step": "idle", "v": 1}
+            assert uow.conversations.load(502) is None and uow.residents.by_telegram_id(502) is None
+    finally:
+        engine.dispose()

@@ -71,3 +71,20 @@ def test_a_claimed_message_is_not_handed_to_a_second_deliverer(uow_factory):
     with uow_factory() as uow:
         assert [n.chat_id for n in uow.outbox.due(T0 + timedelta(minutes=1))] == []
         assert [n.chat_id for n in uow.outbox.due(T0 + timedelta(minutes=3))] == [2]
+
+
+def test_a_sent_message_is_found_by_its_chat_and_message_id_among_the_kinds_asked_for(uow_factory):
+    """What a reply in a group is matched to (an operator's relay, the Advocate's request to explain)."""
+    card, request = _queue(uow_factory, _message(-100, 0), _message(-100, 1))
+    request.kind = "explain_requested"
+    with uow_factory() as uow:
+        for notification, message_id in ((card, 41), (request, 42)):
+            notification.status, notification.sent_message_id = "sent", message_id
+            uow.outbox.save(notification)
+        uow.commit()
+    with uow_factory() as uow:
+        found = uow.outbox.sent_as(-100, 42, ("explain_requested",))
+        assert found is not None and found.id == request.id and found.kind == "explain_requested"
+        assert uow.outbox.sent_as(-100, 41, ("explain_requested",)) is None      # a card, not a request
+        assert uow.outbox.sent_as(-101, 42, ("explain_requested",)) is None      # the same id in another chat
+        assert uow.outbox.sent_as(-100, 41, ("status_changed", "explain_requested")).id == card.id

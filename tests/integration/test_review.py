@@ -3,30 +3,14 @@ from datetime import timedelta
 
 import pytest
 
-from core.ports import StaffMember
-from core.review import MovedOn, NotYours, Review
+from core.review import MovedOn, NotYours
 from core.services import Report
 from core.tickets import Actor, DomainError, EventKind, Location, NotAllowed, Role, Status
-from tests.support.stack import build_stack
+from tests.support.groups import ADVOCATE_ID, GREEN_CHAT, OMBUDSMAN_CHAT, TECHNICAL_CHAT
 
-TECHNICAL, OMBUDSMAN_CHAT, TECHNICAL_CHAT, GREEN_CHAT = "technical", -1009, -1001, -1002
+TECHNICAL = "technical"
 STAFF = Actor(Role.STAFF, "700", TECHNICAL)
-ADVOCATE = Actor(Role.OMBUDSMAN, "900")
-
-
-@pytest.fixture
-def stack(uow_factory):
-    stack = build_stack(uow_factory)
-    stack.helpline.bind_chat("department:technical", TECHNICAL_CHAT)
-    stack.helpline.bind_chat("department:green", GREEN_CHAT)
-    stack.helpline.bind_chat("ombudsman", OMBUDSMAN_CHAT)
-    stack.helpline.add_staff(StaffMember(900, "ombudsman"))
-    return stack
-
-
-@pytest.fixture
-def review(stack):
-    return Review(stack.helpline)
+ADVOCATE = Actor(Role.OMBUDSMAN, str(ADVOCATE_ID))
 
 
 def people(stack):
@@ -154,7 +138,7 @@ def test_the_ombudsman_reopens_a_rejection_with_a_deadline(stack, review):
     assert ticket.status is Status.REOPENED
     assert ticket.resolve_due == stack.helpline.calendar.add_working_days(stack.clock.now(), 5)
     [decided] = stack.helpline.escalations()
-    assert (decided.decision, decided.decided_by, decided.note) == ("reopen", "900", "The road is public; fix it")
+    assert (decided.decision, decided.decided_by, decided.note) == ("reopen", ADVOCATE.id, "The road is public; fix it")
     assert decided.decided_at == stack.clock.now() and outcome.escalation.id == decided.id
     reviewed = [e for e in ticket.events if e.kind is EventKind.REVIEWED]
     assert [(e.data["decision"], e.public) for e in reviewed] == [("reopen", True)]
