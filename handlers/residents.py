@@ -94,9 +94,13 @@ class ResidentChannel:
         query = update.callback_query
         private = query.message is not None and query.message.chat.type == ChatType.PRIVATE
         clear = private and query.data and not query.data.startswith("g:") and query.message.reply_markup
-        await asyncio.gather(_answer(query), *([_clear_buttons(query)] if clear else []))   # one round trip
-        if private:
-            await self.respond(update, Input(Kind.BUTTON, query.data or ""))
+        # the app stops waiting and the pressed buttons go while the answer is worked out, not before it
+        acknowledged = asyncio.gather(_answer(query), *([_clear_buttons(query)] if clear else []))
+        try:
+            if private:
+                await self.respond(update, Input(Kind.BUTTON, query.data or ""))
+        finally:
+            await acknowledged
 
     # --- output -----------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """The bot's Bot API connections (bot/telegram_io.py) against the fake Telegram server over real HTTP: the calls
-arrive as python-telegram-bot's own would, a connection is used again, a closed one is not, and each failure is
-the error python-telegram-bot raises for it (so the retries around it work as before)."""
+arrive as python-telegram-bot's own would, a connection is used again (counted by a TCP proxy in between), a closed
+one is not, and each failure is the error python-telegram-bot raises for it (so the retries around it work as
+before)."""
 from __future__ import annotations
 
 import asyncio
@@ -48,17 +49,29 @@ def through(proxy: TcpProxy) -> Bot:
     return Bot(DEFAULT_TOKEN, base_url=f"http://127.0.0.1:{proxy.port}/bot", request=BotApiRequest())
 
 
-async def test_calls_one_after_another_use_one_connection(tg, bot):
-    for n in range(5):
-        await bot.send_message(ALICE, f"message {n}")
-    assert bot.request.connections_idle == 1
+@pytest.fixture
+async def proxy(tg):
+    proxy = await TcpProxy(tg.port).start()
+    yield proxy
+    await proxy.stop()
+
+
+async def test_calls_one_after_another_use_one_connection(tg, proxy):
+    async with through(proxy) as bot:
+        for n in range(5):
+            await bot.send_message(ALICE, f"message {n}")
+    assert proxy.accepted == 1
     assert [tg.plain_text(m) for m in tg.messages_to(ALICE)] == [f"message {n}" for n in range(5)]
 
 
-async def test_calls_side_by_side_each_arrive_once(tg, bot):
-    await asyncio.gather(*(bot.send_message(ALICE, f"message {n}") for n in range(20)))
-    assert sorted(tg.plain_text(m) for m in tg.messages_to(ALICE)) == sorted(f"message {n}" for n in range(20))
-    assert 1 <= bot.request.connections_idle <= 20
+async def test_calls_side_by_side_each_arrive_once_and_their_connections_are_used_again(tg, proxy):
+    async with through(proxy) as bot:
+        await asyncio.gather(*(bot.send_message(ALICE, f"message {n}") for n in range(20)))
+        opened = proxy.accepted
+        await asyncio.gather(*(bot.send_message(ALICE, f"again {n}") for n in range(20)))
+    assert sorted(tg.plain_text(m) for m in tg.messages_to(ALICE)) == \
+        sorted([f"message {n}" for n in range(20)] + [f"again {n}" for n in range(20)])
+    assert 1 <= opened <= 20 and proxy.accepted == opened
 
 
 async def test_telegrams_refusals_are_python_telegram_bots_errors(tg, bot):
@@ -74,26 +87,24 @@ async def test_telegrams_refusals_are_python_telegram_bots_errors(tg, bot):
     assert [tg.plain_text(m) for m in tg.messages_to(ALICE)] == ["now"]
 
 
-async def test_no_answer_in_time_is_timed_out_and_the_connection_is_not_used_again(tg, bot):
-    tg.fail_next("sendMessage", "timeout", hang_seconds=5)
-    with pytest.raises(TimedOut):
-        await bot.send_message(ALICE, "slow", read_timeout=0.3)
-    assert bot.request.connections_idle == 0
-    await bot.send_message(ALICE, "after")
+async def test_no_answer_in_time_is_timed_out_and_the_connection_is_not_used_again(tg, proxy):
+    async with through(proxy) as bot:
+        await bot.send_message(ALICE, "first")
+        tg.fail_next("sendMessage", "timeout", hang_seconds=5)
+        with pytest.raises(TimedOut):
+            await bot.send_message(ALICE, "slow", read_timeout=0.3)
+        await bot.send_message(ALICE, "after")
     assert tg.plain_text(tg.last_to(ALICE)) == "after"
+    assert proxy.accepted == 2          # the connection that waited in vain was closed, not used for "after"
 
 
-async def test_a_connection_the_server_closed_while_idle_is_replaced(tg):
-    proxy = await TcpProxy(tg.port).start()
-    try:
-        async with through(proxy) as bot:
-            await bot.send_message(ALICE, "before")
-            proxy.mode = "refuse"       # closes every open connection
-            proxy.mode = "pass"
-            await asyncio.sleep(0.05)
-            await bot.send_message(ALICE, "after")
-    finally:
-        await proxy.stop()
+async def test_a_connection_the_server_closed_while_idle_is_replaced(tg, proxy):
+    async with through(proxy) as bot:
+        await bot.send_message(ALICE, "before")
+        proxy.mode = "refuse"       # closes every open connection
+        proxy.mode = "pass"
+        await asyncio.sleep(0.05)
+        await bot.send_message(ALICE, "after")
     assert [tg.plain_text(m) for m in tg.messages_to(ALICE)] == ["before", "after"]
 
 

@@ -5,6 +5,7 @@
     proxy.mode = "blackhole"   # new and open connections get no answer at all (a host that has gone away)
     proxy.mode = "refuse"      # every connection is closed at once
     proxy.mode = "pass"        # normal again
+    proxy.accepted             # connections opened through it so far
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ class TcpProxy:
         self.target = (target_host, target_port)
         self._mode = "pass"
         self.port: int | None = None
+        self.accepted = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task] = set()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -53,6 +55,7 @@ class TcpProxy:
         self._writers.clear()
 
     async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
         if self._mode == "refuse":
             writer.close()
             return
