@@ -168,6 +168,10 @@ class StepFailed(Exception):
     pass
 
 
+class WalkStopped(Exception):
+    """The run is over: the resident does not take the next step."""
+
+
 @dataclass
 class Load:
     """Posts updates and times them; one instance per run."""
@@ -181,25 +185,50 @@ class Load:
     failures: int = 0
     recording: bool = False
     rng: random.Random = field(default_factory=lambda: random.Random(7))
+    # open load (run_open): residents pause before each step; what is counted is set by the window
+    think_s: float = 0.0          # a resident's mean pause before each step (exponential); 0 for none
+    thinking: random.Random = field(default_factory=lambda: random.Random(13))   # pauses apart from the walk's choices
+    window: list[float] | None = None   # [start, end] (perf_counter): latency of steps posted in it, throughput of
+    failed_steps: int = 0               # replies arriving in it; a failed step posted in it counts at the timeout
+    posted: int = 0               # updates posted, in or out of the window
+    closing: bool = False         # the window is over: residents stop before their next step
 
     async def step(self, chat_id: int, update: dict, test: Callable[[Reply], bool]) -> Reply:
         """Post one update and wait for the reply that answers it; its latency is POST -> that reply."""
+        if self.think_s:
+            await asyncio.sleep(self.thinking.expovariate(1 / self.think_s))
+        if self.closing:
+            raise WalkStopped
         waiting = self.replies.expect(chat_id, test)
         recording, start = self.recording, time.perf_counter()
-        response = await self.client.post(self.bot.url, json=update, headers={SECRET_HEADER: self.bot.secret})
-        if response.status_code != 200:
-            self.replies.forget(chat_id)
-            raise StepFailed(f"webhook answered {response.status_code}")
+        self.posted += 1
         try:
-            reply = await asyncio.wait_for(waiting, self.timeout)
-        except asyncio.TimeoutError:
-            raise StepFailed(f"no answer within {self.timeout}s to {list(update)[-1]}") from None
+            response = await self.client.post(self.bot.url, json=update, headers={SECRET_HEADER: self.bot.secret})
+            if response.status_code != 200:
+                raise StepFailed(f"webhook answered {response.status_code}")
+            try:
+                reply = await asyncio.wait_for(waiting, self.timeout)
+            except asyncio.TimeoutError:
+                raise StepFailed(f"no answer within {self.timeout}s to {list(update)[-1]}") from None
+        except StepFailed:
+            if self._in_window(start):
+                self.latencies.append(self.timeout * 1000)
+                self.failed_steps += 1
+            raise
         finally:
             self.replies.forget(chat_id)
-        if recording and self.recording:
+        if self.window is not None:
+            if self._in_window(start):
+                self.latencies.append((reply.at - start) * 1000)
+            if self._in_window(reply.at):
+                self.updates += 1
+        elif recording and self.recording:
             self.latencies.append((reply.at - start) * 1000)
             self.updates += 1
         return reply
+
+    def _in_window(self, at: float) -> bool:
+        return self.window is not None and self.window[0] <= at < self.window[1]
 
     def person(self, chat_id: int, lang: str) -> None:
         self.tg.user(chat_id, f"Resident {chat_id}", language_code=lang)
@@ -293,3 +322,57 @@ async def run(load: Load, walk: str, *, concurrency: int, warmup_s: float, measu
             "bot_cpu_ms_per_update": (cpu1 - cpu0) * 1000 / max(load.updates, 1),
             "bot_cpu_share": (cpu1 - cpu0) / elapsed, "loadgen_cpu_share": busy(own0, own1),
             "failures": load.failures, "window_s": elapsed}
+
+
+async def run_open(load: Load, walk: str, *, rate: float, think_s: float, warmup_s: float, measure_s: float,
+                   first_chat: int = 700_000_000) -> dict:
+    """Open load: new residents arrive at random (a Poisson process) so that, with the steps a walk takes, about
+    `rate` updates a second are offered whatever the bot's speed; each resident pauses about `think_s` before each
+    step. A slow bot meets more residents at once and its latency grows, as with real residents, instead of
+    slowing the load down. Latency: of every step posted in the measuring window, answered then or later (a step
+    that failed counts at the timeout); updates/s: the replies that arrived within the window."""
+    chats = iter(range(first_chat, first_chat + 10_000_000))
+    langs = ("el", "sl", "he", "en")
+    walker = getattr(load, walk)
+    for lang in langs:                  # one walk each first: lazy loading is not load; also counts steps per walk
+        await walker(next(chats), lang)
+    steps_per_walk = load.posted / len(langs)
+    arrivals_per_s = rate / steps_per_walk
+    load.think_s = think_s
+    walking: set[asyncio.Task] = set()
+
+    async def resident(chat_id: int) -> None:
+        try:
+            await walker(chat_id, langs[chat_id % 4])
+        except StepFailed:
+            load.failures += 1
+        except WalkStopped:
+            pass
+
+    rng, at_once = random.Random(11), []
+    began = time.monotonic()
+    window_at, stop_at = began + warmup_s, began + warmup_s + measure_s
+    next_at, cpu0 = began, None
+    while (now := time.monotonic()) < stop_at:
+        if cpu0 is None and now >= window_at:
+            cpu0, own0, posted0 = load.bot.cpu_seconds(), os.times(), load.posted
+            load.window = [time.perf_counter(), float("inf")]
+        if now >= next_at:
+            task = asyncio.create_task(resident(next(chats)))
+            walking.add(task)
+            task.add_done_callback(walking.discard)
+            if load.window:
+                at_once.append(len(walking))
+            next_at += rng.expovariate(arrivals_per_s)
+        wake = min(next_at, stop_at, window_at if cpu0 is None else stop_at)
+        await asyncio.sleep(max(0.0, wake - time.monotonic()))
+    load.window[1], load.closing = time.perf_counter(), True
+    cpu1, own1, posted1 = load.bot.cpu_seconds(), os.times(), load.posted
+    elapsed = load.window[1] - load.window[0]
+    await asyncio.gather(*walking)      # steps posted in the window are answered (or time out) before counting
+    return {"updates": load.updates, "updates_per_s": load.updates / elapsed, "offered_per_s": rate,
+            "posted_per_s": (posted1 - posted0) / elapsed,
+            "residents_at_once": sum(at_once) / max(len(at_once), 1), "steps_per_walk": steps_per_walk,
+            "bot_cpu_ms_per_update": (cpu1 - cpu0) * 1000 / max(load.updates, 1),
+            "bot_cpu_share": (cpu1 - cpu0) / elapsed, "loadgen_cpu_share": busy(own0, own1),
+            "failures": load.failures, "failed_steps": load.failed_steps, "window_s": elapsed}

@@ -105,7 +105,11 @@ def main() -> None:
     if not args.cprofile:
         return serve(args)
     import cProfile
-    with cProfile.Profile() as profile:
+    import os
+    import time
+    # CPU time (waiting on a socket costs nothing); HELPLINE_PROFILE_WALL=1 for wall-clock time (what blocks the loop)
+    clock = time.perf_counter if os.environ.get("HELPLINE_PROFILE_WALL") else time.process_time
+    with cProfile.Profile(clock) as profile:
         serve(args)
     profile.dump_stats(args.cprofile)
 
