@@ -73,7 +73,7 @@ async def one_run(name: str, kind: str, walk: str, args, logs: Path, database_ur
                                              measure_s=args.seconds)
                     figures["load"] = f"open, {args.rate:g}/s offered, ~{figures['residents_at_once']:.0f} at once"
         finally:
-            bot.stop()
+            await bot.stop()
     return {"run": name, **figures, "median_ms": percentile(load.latencies, 0.5),
             "p95_ms": percentile(load.latencies, 0.95), "p99_ms": percentile(load.latencies, 0.99)}
 

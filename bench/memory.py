@@ -126,7 +126,7 @@ async def measure(args, database_url: str, logs: Path) -> dict:
                 await conversations(load, args, sample)
                 elapsed = time.perf_counter() - started
         finally:
-            bot.stop()
+            await bot.stop()
     growth = {}
     if snapshots and len(list(snapshots.glob("*.pickle"))) >= 3:
         growth["tracemalloc_top_growth"] = top_growth(snapshots, 2, 3)
@@ -173,8 +173,8 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument("--tracemalloc", action="store_true", help="show the lines whose allocations grew most")
-    parser.add_argument("--tolerance-mb", type=float, default=5.0,
-                        help="growth below this counts as none (allocator noise)")
+    parser.add_argument("--tolerance-mb", type=float, default=1.0,
+                        help="growth below this counts as none (the allocator takes memory in steps)")
     args = parser.parse_args()
     if args.quick:
         args.conversations, args.report_every, args.concurrency = 20, 10, 4

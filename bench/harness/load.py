@@ -80,13 +80,15 @@ class BotProcess:
                 return int(line.split()[1]) / 1024
         return float("nan")
 
-    def stop(self) -> None:
-        """SIGTERM (python-telegram-bot shuts down cleanly), SIGKILL if it hangs."""
+    async def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM (python-telegram-bot shuts down cleanly), SIGKILL if it hangs. Waits without blocking the event
+        loop: the fake Bot API server on this loop must go on answering the calls the bot finishes on its way out."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
+            deadline = time.monotonic() + timeout
+            while self.process.poll() is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            if self.process.poll() is None:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self._log_file.close()
