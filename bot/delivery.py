@@ -30,7 +30,7 @@ from telegram.ext import AIORateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.outgoing import Outgoing, Renderers
-from handlers.patience import patiently
+from bot.patience import patiently
 from core.ports import Clock, Notification, UnitOfWork
 
 log = logging.getLogger(__name__)
