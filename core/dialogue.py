@@ -17,7 +17,7 @@ from typing import Any, Callable
 from core.handover import Handovers
 from core.answers import EMERGENCY, INTENT_TOPICS, Answer, answer, topic_of
 from core.emergency import NO_WORDS, EmergencyWords
-from core.ports import NLU, Geocoder, GeocodingUnavailable, Understanding
+from core.ports import NLU, Geocoder, GeocodingUnavailable, Opening, Understanding
 from core.routing import inside_boundary
 from core.review import MovedOn, NotYours, Review
 from core.services import Filed, Helpline, NotFound, Report
@@ -172,9 +172,10 @@ class Conversation:
         outcome = await self.answer(sender, inp)
         return outcome.replies, outcome.lang
 
-    async def answer(self, sender: Sender, inp: Input) -> Outcome:
-        """Process one input from a chat: the replies, their language, and whether a person was involved."""
-        resident, state = self.helpline.resident_and_conversation(sender.chat_id, sender.name)
+    async def answer(self, sender: Sender, inp: Input, opened: Opening | None = None) -> Outcome:
+        """Process one input from a chat: the replies, their language, and whether a person was involved.
+        `opened`: the resident and the conversation as the message's first read found them (else read here)."""
+        resident, state = self.helpline.resident_and_conversation(sender.chat_id, sender.name, opened)
         state = state or {"step": str(Step.IDLE), "v": 0}
         turn = Turn(state, sender, resident.id, self._language(resident.language, state, sender, inp))
         with_person = turn.step is Step.HANDOVER or bool((state.get("draft") or {}).get("handover"))

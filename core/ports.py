@@ -129,8 +129,20 @@ class StaffRepository(Protocol):
     def roles_of(self, telegram_id: int) -> list[StaffMember]: ...
 
 
+@dataclass(frozen=True)
+class Opening:
+    """What handling a message in a resident's chat starts with: whether Telegram delivered this update before
+    (it was handled), the resident writing from the chat (None before their first message) and the conversation's
+    state (None when there is none)."""
+    seen: bool
+    resident: Resident | None
+    state: dict | None
+
+
 class ConversationRepository(Protocol):
     def load(self, chat_id: int) -> dict | None: ...
+    def opening(self, chat_id: int, update_id: int) -> Opening:
+        """The three reads of every resident message in one statement (one round trip to a database server)."""
     def store(self, chat_id: int, state: dict) -> None: ...
     def delete(self, chat_id: int) -> None: ...
 

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterable
 
-from core.ports import Clock, Escalation, Notification, Resident, StaffMember, UnitOfWork, UnitOfWorkFactory
+from core.ports import (Clock, Escalation, Notification, Opening, Resident, StaffMember, UnitOfWork,
+                        UnitOfWorkFactory)
 from core.profile import Profile
 from core.routing import Route, inside_boundary, route
 from core.sla import WorkingCalendar, due_dates
@@ -163,15 +164,23 @@ class Helpline:
             uow.commit()
             return resident
 
-    def resident_and_conversation(self, telegram_id: int, name: str | None = None) -> tuple[Resident, dict | None]:
-        """resident_for and load_conversation: two reads without a transaction around them on every message; a
-        transaction only when the resident is new or has changed their name."""
+    def open_message(self, telegram_id: int, update_id: int) -> Opening:
+        """Whether this update was handled already, with the resident and the conversation of the chat: one read,
+        no transaction, on every message a resident sends."""
         with self.uow(autocommit=True) as uow:
-            resident = uow.residents.by_telegram_id(telegram_id)
-            state = uow.conversations.load(telegram_id)
+            return uow.conversations.opening(telegram_id, update_id)
+
+    def resident_and_conversation(self, telegram_id: int, name: str | None = None,
+                                  opened: Opening | None = None) -> tuple[Resident, dict | None]:
+        """resident_for and load_conversation (from `opened`, when the message's opening read them): two reads
+        without a transaction around them; a transaction only when the resident is new or has changed their name."""
+        if opened is None:
+            with self.uow(autocommit=True) as uow:
+                opened = Opening(False, uow.residents.by_telegram_id(telegram_id), uow.conversations.load(telegram_id))
+        resident = opened.resident
         if resident is None or (name and resident.name != name):
             resident = self.resident_for(telegram_id, name)
-        return resident, state
+        return resident, opened.state
 
     def _registered(self, uow: UnitOfWork, telegram_id: int, name: str | None) -> Resident:
         resident = uow.residents.by_telegram_id(telegram_id)

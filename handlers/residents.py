@@ -56,8 +56,15 @@ class ResidentChannel:
     # --- idempotence ------------------------------------------------------------------------------
 
     async def skip_repeated_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Telegram may deliver an update again (after a restart): handle each update_id once."""
-        if self.helpline.update_seen(update.update_id):
+        """Telegram may deliver an update again (after a restart): handle each update_id once. In a private chat the
+        same read brings the resident and the conversation, for the dialogue (context.opening)."""
+        chat = update.effective_chat
+        if chat is not None and chat.type == ChatType.PRIVATE:
+            context.opening = self.helpline.open_message(chat.id, update.update_id)
+            seen = context.opening.seen
+        else:
+            seen = self.helpline.update_seen(update.update_id)
+        if seen:
             log.info("update %s already handled; skipped", update.update_id)
             raise ApplicationHandlerStop
 
@@ -69,26 +76,27 @@ class ResidentChannel:
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         text = update.effective_message.text or ""
         name, _, args = text.lstrip("/").partition(" ")
-        await self.respond(update, Input(Kind.COMMAND, name.split("@")[0], args.strip()))
+        await self.respond(update, context, Input(Kind.COMMAND, name.split("@")[0], args.strip()))
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.respond(update, Input(Kind.TEXT, update.effective_message.text or ""))
+        await self.respond(update, context, Input(Kind.TEXT, update.effective_message.text or ""))
 
     async def on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         venue, loc = message.venue, message.location or (message.venue.location if message.venue else None)
         name = ", ".join(p for p in (venue.title, venue.address) if p) if venue else None
-        await self.respond(update, Input(Kind.LOCATION, lat=loc.latitude, lon=loc.longitude, place_name=name))
+        await self.respond(update, context, Input(Kind.LOCATION, lat=loc.latitude, lon=loc.longitude,
+                                                  place_name=name))
 
     async def on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         largest = max(update.effective_message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
         caption = update.effective_message.caption
-        await self.respond(update, Input(Kind.PHOTO, caption or "", photo=Photo(largest.file_id,
-                                                                                largest.file_unique_id)))
+        await self.respond(update, context, Input(Kind.PHOTO, caption or "",
+                                                  photo=Photo(largest.file_id, largest.file_unique_id)))
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Stickers, voice notes, documents...: the dialogue re-asks for what it is waiting for."""
-        await self.respond(update, Input(Kind.TEXT, ""))
+        await self.respond(update, context, Input(Kind.TEXT, ""))
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -98,16 +106,16 @@ class ResidentChannel:
         acknowledged = asyncio.gather(_answer(query), *([_clear_buttons(query)] if clear else []))
         try:
             if private:
-                await self.respond(update, Input(Kind.BUTTON, query.data or ""))
+                await self.respond(update, context, Input(Kind.BUTTON, query.data or ""))
         finally:
             await acknowledged
 
     # --- output -----------------------------------------------------------------------------------
 
-    async def respond(self, update: Update, inp: Input) -> None:
+    async def respond(self, update: Update, context: ContextTypes.DEFAULT_TYPE, inp: Input) -> None:
         chat, user = update.effective_chat, update.effective_user
         sender = Sender(chat.id, user.full_name if user else None, user.language_code if user else None)
-        outcome = await self.conversation.answer(sender, inp)
+        outcome = await self.conversation.answer(sender, inp, getattr(context, "opening", None))
         replies, lang = outcome.replies, outcome.lang
         for reply in replies:
             text, markup = self.render(reply, lang), self.markup(reply, lang)

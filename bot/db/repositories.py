@@ -4,10 +4,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.ports import Clock, Escalation, Notification, Resident, StaffMember
+from core.ports import Clock, Escalation, Notification, Opening, Resident, StaffMember
 from bot.db.models import (ChatBindingRow, ConversationRow, EscalationRow, OutboxRow, ProcessedUpdateRow,
                            ResidentRow, StaffRow)
 from bot.db.tickets import SqlTicketRepository
@@ -28,6 +28,12 @@ _RESIDENT_SAVE = update(ResidentRow.__table__).where(_residents.id == bindparam(
     telegram_id=bindparam("new_telegram_id"), name=bindparam("new_name"), language=bindparam("new_language"))
 _CONVERSATION_STATE = select(_conversations.state).where(_conversations.chat_id == bindparam("chat_id"))
 _UPDATE_SEEN = select(_updates.update_id).where(_updates.update_id == bindparam("update_id"))
+# One row whatever exists: the update's mark and the conversation's state as subqueries, the resident (if any)
+# joined to a constant row.
+_ONE = select(literal(1).label("one")).subquery("one")
+_OPENING = select(_UPDATE_SEEN.exists().label("seen"), _CONVERSATION_STATE.scalar_subquery().label("state"),
+                  *_RESIDENT.selected_columns).select_from(
+    _ONE.outerjoin(ResidentRow.__table__, _residents.telegram_id == bindparam("chat_id")))
 
 
 def _conversation_upsert(insert):
@@ -141,6 +147,11 @@ class SqlConversationRepository:
     def load(self, chat_id: int) -> dict | None:
         state = self.session.execute(_CONVERSATION_STATE, {"chat_id": chat_id}).scalar_one_or_none()
         return dict(state) if state is not None else None
+
+    def opening(self, chat_id: int, update_id: int) -> Opening:
+        row = self.session.execute(_OPENING, {"chat_id": chat_id, "update_id": update_id}).one()
+        resident = _resident(row) if row.id is not None else None
+        return Opening(bool(row.seen), resident, dict(row.state) if row.state is not None else None)
 
     def store(self, chat_id: int, state: dict) -> None:
         statement = built_once(self.session, _conversation_upsert)

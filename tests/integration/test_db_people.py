@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from core.ports import Escalation, Resident, StaffMember
+from core.ports import Escalation, Opening, Resident, StaffMember
 from tests.support.db import T0, a_ticket
 
 
@@ -118,3 +118,27 @@ def test_a_redelivered_telegram_update_is_recognised(uow_factory):
         assert uow.updates.first_time(556, T0 + timedelta(seconds=30))
         assert uow.updates.forget_before(T0 + timedelta(seconds=1)) == 1
         assert uow.updates.first_time(555, T0 + timedelta(minutes=1))
+
+
+def test_a_message_opens_with_its_update_mark_resident_and_conversation_in_one_statement(uow_factory, db_engine):
+    from sqlalchemy import event
+    state = {"step": "describe", "lang": "sl", "draft": {"text": "Luknja na cesti «pred šolo»"}}
+    with uow_factory() as uow:
+        first = uow.conversations.opening(4242, 901)
+        uow.residents.add(Resident(4242, "Ana", "sl", T0))
+        uow.conversations.store(4242, state)
+        uow.conversations.store(-4242, {"step": "other chat"})
+        uow.updates.first_time(901, T0)
+        uow.commit()
+    assert first == Opening(False, None, None)      # a stranger's first message: nothing yet
+
+    statements = []
+    event.listen(db_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with uow_factory(autocommit=True) as uow:
+        again, next_one = uow.conversations.opening(4242, 901), uow.conversations.opening(4242, 902)
+        unknown = uow.conversations.opening(7, 902)
+    assert len(statements) == 3
+    assert again.seen and not next_one.seen and not unknown.seen
+    assert next_one.resident.name == "Ana" and next_one.resident.language == "sl" and next_one.resident.id
+    assert next_one == Opening(False, next_one.resident, state)
+    assert unknown.resident is None and unknown.state is None
