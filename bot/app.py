@@ -14,7 +14,7 @@ from handlers.operator_cards import register_handovers
 from bot.outgoing import Renderers
 from bot.scheduler_messages import register_scheduler_renderers
 from bot.db import migrate
-from bot.db.engine import make_engine
+from bot.db.engine import make_engine, make_message_engine
 from bot.db.uow import unit_of_work_factory
 from bot.profiles import load_profile
 from bot.settings import Settings
@@ -34,10 +34,13 @@ class App:
     engine: Engine
     clock: Clock
     helpline: Helpline
+    message_engine: Engine | None = None
     _translator: Translator | None = field(default=None, repr=False)
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.message_engine is not None:
+            self.message_engine.dispose()
 
     def translator(self) -> Translator:
         """One Translator for the process (its catalogs are compiled once)."""
@@ -125,9 +128,9 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None, upgra
     profile = load_profile(settings.profile, settings.profiles_dir)
     if upgrade:
         migrate.upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine, message_engine = make_engine(settings.database_url), make_message_engine(settings.database_url)
     clock = clock or SystemClock()
     policy = Policy(settings.questionnaire_days, settings.questionnaire_close_days, settings.escalation_margin_days,
                     settings.retention_days, settings.reminder_hours, settings.reopens_to_escalate)
-    helpline = Helpline(unit_of_work_factory(engine, clock), profile, clock, policy)
-    return App(settings, profile, engine, clock, helpline)
+    helpline = Helpline(unit_of_work_factory(engine, clock, message_engine=message_engine), profile, clock, policy)
+    return App(settings, profile, engine, clock, helpline, message_engine)

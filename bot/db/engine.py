@@ -33,6 +33,25 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     return engine
 
 
+def make_message_engine(url: str | URL, **kwargs: Any) -> Engine | None:
+    """The engine of the statements every resident message makes on its own (core.ports.UnitOfWorkFactory with
+    autocommit=True: the message's opening read, the conversation's next step, the update's mark): AUTOCOMMIT, and on
+    PostgreSQL with synchronous_commit off, so such a write returns once it is in the server's memory instead of
+    after its WAL is flushed to disk (the wait was a quarter of a busy bot's time on its event loop). The server
+    writes it out within 3 x wal_writer_delay (600 ms by default). Only a crash of the database server itself (not
+    of the bot) in that window can lose such a write: the resident finds their conversation a step back, and
+    nothing is inconsistent (PostgreSQL's "asynchronous commit"). Tickets, their events and the outbox are written in
+    transactions on the main engine, which flush before they return, as before; the first of them also flushes every
+    write before it. None for SQLite, whose WAL with synchronous=NORMAL (make_engine) makes the same trade for every
+    commit (and where a second engine on sqlite:///:memory: would be another database)."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return None
+    options = kwargs.pop("connect_args", {})
+    kwargs["connect_args"] = {**options, "options": f"{options.get('options', '')} -c synchronous_commit=off".strip()}
+    return make_engine(parsed, isolation_level="AUTOCOMMIT", **kwargs)
+
+
 def _closed_by_server_check(engine: Engine):
     """Before a pooled PostgreSQL connection is used: if the server ended it meanwhile (pg_terminate_backend, a
     restart, an idle timeout), the pool drops it and takes another, as pool_pre_ping does. An idle connection

@@ -55,14 +55,19 @@ class SqlUnitOfWork:
         self.session.rollback()
 
 
-def unit_of_work_factory(engine: Engine | sessionmaker[Session],
-                         clock: Clock | None = None) -> Callable[..., SqlUnitOfWork]:
+def unit_of_work_factory(engine: Engine | sessionmaker[Session], clock: Clock | None = None, *,
+                         message_engine: Engine | None = None) -> Callable[..., SqlUnitOfWork]:
     """What services are given (core.ports.UnitOfWorkFactory): call it for a fresh SqlUnitOfWork on `engine`;
-    with autocommit=True, its statements run on a connection in AUTOCOMMIT (no BEGIN, no COMMIT)."""
+    with autocommit=True, its statements run on a connection in AUTOCOMMIT (no BEGIN, no COMMIT): on
+    `message_engine` when given (bot.db.engine.make_message_engine), else on `engine`'s pool."""
     sessions = engine if isinstance(engine, sessionmaker) else make_session_factory(engine)
     bind = sessions.kw.get("bind")
-    autocommitting = sessionmaker(**{**sessions.kw, "bind": bind.execution_options(isolation_level="AUTOCOMMIT")},
-                                  class_=sessions.class_) if isinstance(bind, Engine) else None
+    if message_engine is not None:
+        bind = message_engine
+    elif isinstance(bind, Engine):
+        bind = bind.execution_options(isolation_level="AUTOCOMMIT")
+    autocommitting = sessionmaker(**{**sessions.kw, "bind": bind}, class_=sessions.class_) \
+        if isinstance(bind, Engine) else None
 
     def make(*, autocommit: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(autocommitting if autocommit and autocommitting else sessions, clock)

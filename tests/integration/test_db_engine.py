@@ -55,3 +55,27 @@ def test_after_a_unit_without_a_transaction_the_next_unit_on_its_connection_is_a
             assert uow.conversations.load(502) is None and uow.residents.by_telegram_id(502) is None
     finally:
         engine.dispose()
+
+
+def test_on_postgresql_only_the_per_message_writes_skip_the_wait_for_the_disk(migrated_url):
+    """The statements each resident message makes on its own (the conversation's step, the update's mark) return
+    before their WAL reaches the disk; tickets, their events and the outbox (units with a transaction) still wait
+    for it. Both see the same database."""
+    from bot.db.engine import make_engine, make_message_engine
+    from bot.db.uow import unit_of_work_factory
+    engine, message_engine = make_engine(migrated_url), make_message_engine(migrated_url)
+    if message_engine is None:
+        assert migrated_url.startswith("sqlite")
+        engine.dispose()
+        pytest.skip("SQLite: one engine (synchronous=NORMAL under WAL for every commit)")
+    try:
+        units = unit_of_work_factory(engine, message_engine=message_engine)
+        with units(autocommit=True) as uow:
+            assert uow.session.execute(text("SHOW synchronous_commit")).scalar() == "off"
+            uow.conversations.store(601, {"step": "idle", "v": 1})
+        with units() as uow:
+            assert uow.session.execute(text("SHOW synchronous_commit")).scalar() == "on"
+            assert uow.conversations.load(601) == {"step": "idle", "v": 1}
+    finally:
+        message_engine.dispose()
+        engine.dispose()
