@@ -32,10 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
-
 from bench.harness.databases import postgres_database, sqlite_database  # noqa: E402
-from bench.harness.load import BotProcess, Load, Replies, free_port, run, run_open  # noqa: E402
+from bench.harness.load import BotProcess, Load, Replies, free_port, run, run_open, webhook_client  # noqa: E402
 from bench.benchlib import record  # noqa: E402
 from bench.harness.report import percentile, table  # noqa: E402
 from tests.support.fake_telegram import FakeTelegram  # noqa: E402
@@ -61,8 +59,7 @@ async def one_run(name: str, kind: str, walk: str, args, logs: Path, database_ur
             await bot.ready()
             # open load: at most 40 requests in flight, as Telegram holds to a webhook by default (max_connections)
             connections = args.concurrency if closed else TELEGRAM_WEBHOOK_CONNECTIONS
-            limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-            async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+            async with webhook_client(connections) as client:
                 load = Load(tg, replies, bot, client)
                 if closed:
                     figures = await run(load, walk, concurrency=args.concurrency, warmup_s=args.warmup,

@@ -28,10 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
 
 from bench.harness.databases import postgres_database, sqlite_database  # noqa: E402
-from bench.harness.load import BotProcess, Load, Replies, StepFailed  # noqa: E402
+from bench.harness.load import BotProcess, Load, Replies, StepFailed, webhook_client  # noqa: E402
 from bench.benchlib import record  # noqa: E402
 from bench.harness.report import table  # noqa: E402
 from tests.support.fake_telegram import FakeTelegram  # noqa: E402
@@ -112,7 +111,7 @@ async def measure(args, database_url: str, logs: Path) -> dict:
         samples: list[tuple[int, float]] = []
         try:
             await bot.ready()
-            async with httpx.AsyncClient(limits=httpx.Limits(max_connections=args.concurrency)) as client:
+            async with webhook_client(args.concurrency) as client:
                 load = Load(tg, replies, bot, client)
                 started = time.perf_counter()
                 samples.append((0, bot.rss_mb()))
