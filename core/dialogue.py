@@ -114,6 +114,7 @@ class Outcome:
     replies: list[Reply]
     lang: str
     with_person: bool = False
+    marked: bool = False        # the update of `opened` was marked handled with the conversation's state
 
 
 def T(key: str, count: int | None = None, **args: Any) -> Text:
@@ -181,10 +182,10 @@ class Conversation:
         with_person = turn.step is Step.HANDOVER or bool((state.get("draft") or {}).get("handover"))
         state["lang"] = turn.lang
         await self._dispatch(turn, inp)
-        outcome = Outcome(turn.replies, turn.lang, with_person or turn.step is Step.HANDOVER)
+        handled = opened.update_id if opened is not None and not turn.state.get("forgotten") else None
         if not turn.state.get("forgotten"):
-            self.helpline.store_conversation(sender.chat_id, turn.state)
-        return outcome
+            self.helpline.store_conversation(sender.chat_id, turn.state, handled)
+        return Outcome(turn.replies, turn.lang, with_person or turn.step is Step.HANDOVER, handled is not None)
 
     def _language(self, chosen: str | None, state: dict, sender: Sender, inp: Input) -> str:
         if chosen:

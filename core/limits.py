@@ -103,9 +103,5 @@ class ReportAllowance:
 
     def filed_since(self, telegram_id: int, since: datetime) -> list[datetime]:
         """When the resident writing from this chat filed each report since `since`."""
-        with self.helpline.uow() as uow:
-            resident = uow.residents.by_telegram_id(telegram_id)
-            if resident is None:
-                return []
-            tickets = uow.tickets.of_resident(resident.id)
-        return [t.created_at for t in tickets if t.reporter_id == resident.id and t.created_at >= since]
+        with self.helpline.uow(autocommit=True) as uow:
+            return uow.tickets.filed_by(telegram_id, since)

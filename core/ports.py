@@ -112,12 +112,18 @@ class TicketRepository(Protocol):
         """Tickets the resident reported or follows."""
     def nearby(self, category: str, lat: float, lon: float, radius_m: float,
                statuses: Iterable[Status] | None = None) -> list[tuple[Ticket, float]]: ...
+    def filed_by(self, telegram_id: int, since: datetime) -> list[datetime]:
+        """When the resident writing from this chat filed each of their reports since `since` (one query)."""
 
 
 class ResidentRepository(Protocol):
     def get(self, resident_id: int) -> Resident | None: ...
     def by_telegram_id(self, telegram_id: int) -> Resident | None: ...
     def add(self, resident: Resident) -> None: ...
+    def register(self, telegram_id: int, name: str | None) -> Resident:
+        """The resident of this chat, added if new, renamed if `name` is given: one statement."""
+    def set_language(self, resident_id: int, language: str) -> bool:
+        """One statement; False when there is no such resident."""
     def save(self, resident: Resident) -> None: ...
     def delete(self, resident_id: int) -> None: ...
 
@@ -133,17 +139,21 @@ class StaffRepository(Protocol):
 class Opening:
     """What handling a message in a resident's chat starts with: whether Telegram delivered this update before
     (it was handled), the resident writing from the chat (None before their first message) and the conversation's
-    state (None when there is none)."""
+    state (None when there is none). `update_id`: the update being handled, which storing the conversation's next
+    state marks as handled (ConversationRepository.store), None when something else marks it."""
     seen: bool
     resident: Resident | None
     state: dict | None
+    update_id: int | None = None
 
 
 class ConversationRepository(Protocol):
     def load(self, chat_id: int) -> dict | None: ...
     def opening(self, chat_id: int, update_id: int) -> Opening:
         """The three reads of every resident message in one statement (one round trip to a database server)."""
-    def store(self, chat_id: int, state: dict) -> None: ...
+    def store(self, chat_id: int, state: dict, handled_update: int | None = None) -> None:
+        """Save the conversation's state; with `handled_update`, also mark that Telegram update as handled (in the
+        same statement where the database allows it)."""
     def delete(self, chat_id: int) -> None: ...
 
 

@@ -113,7 +113,7 @@ class Helpline:
     def open_tickets_nearby(self, category: str, location: Location) -> list[tuple[Ticket, float]]:
         """Open tickets of the same category within the category's duplicate radius, nearest first."""
         radius = self.profile.category(category).duplicate_radius_m
-        with self.uow() as uow:
+        with self.uow(autocommit=True) as uow:     # reads only
             return uow.tickets.nearby(category, location.lat, location.lon, radius,
                                       statuses=[s for s in Status if s.is_open])
 
@@ -145,7 +145,6 @@ class Helpline:
 
     def complain(self, ref: str, resident_id: int, text: str) -> Ticket:
         """A resident disputes the handling of a ticket they reported or follow: open an escalation."""
-        now = self.clock.now()
         with self.uow() as uow:
             ticket = self._get(uow, ref)
             if resident_id != ticket.reporter_id and resident_id not in ticket.supporters:
@@ -159,10 +158,8 @@ class Helpline:
 
     def resident_for(self, telegram_id: int, name: str | None = None) -> Resident:
         """The resident writing from this chat, registered on their first message."""
-        with self.uow() as uow:
-            resident = self._registered(uow, telegram_id, name)
-            uow.commit()
-            return resident
+        with self.uow(autocommit=True) as uow:     # one statement (an upsert)
+            return uow.residents.register(telegram_id, name)
 
     def open_message(self, telegram_id: int, update_id: int) -> Opening:
         """Whether this update was handled already, with the resident and the conversation of the chat: one read,
@@ -182,31 +179,19 @@ class Helpline:
             resident = self.resident_for(telegram_id, name)
         return resident, opened.state
 
-    def _registered(self, uow: UnitOfWork, telegram_id: int, name: str | None) -> Resident:
-        resident = uow.residents.by_telegram_id(telegram_id)
-        if resident is None:
-            resident = Resident(telegram_id, name, None, self.clock.now())
-            uow.residents.add(resident)
-        elif name and resident.name != name:
-            resident.name = name
-            uow.residents.save(resident)
-        return resident
-
     def set_language(self, resident_id: int, language: str) -> None:
-        with self.uow() as uow:
-            resident = uow.residents.get(resident_id)
-            if resident:
-                resident.language = language
-                uow.residents.save(resident)
-                uow.commit()
+        with self.uow(autocommit=True) as uow:     # one statement
+            uow.residents.set_language(resident_id, language)
 
     def load_conversation(self, chat_id: int) -> dict | None:
         with self.uow(autocommit=True) as uow:
             return uow.conversations.load(chat_id)
 
-    def store_conversation(self, chat_id: int, state: dict) -> None:
+    def store_conversation(self, chat_id: int, state: dict, handled_update: int | None = None) -> None:
+        """Save the conversation's state; with `handled_update`, also mark that update handled (mark_update): on
+        PostgreSQL in the same statement, one round trip for both."""
         with self.uow(autocommit=True) as uow:       # one statement (an upsert)
-            uow.conversations.store(chat_id, state)
+            uow.conversations.store(chat_id, state, handled_update)
             uow.commit()
 
     def update_seen(self, update_id: int) -> bool:

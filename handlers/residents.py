@@ -69,7 +69,10 @@ class ResidentChannel:
             raise ApplicationHandlerStop
 
     async def mark_done(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        self.helpline.mark_update(update.update_id)
+        """After the handlers: the update is handled (unless the conversation's state already said so, in the same
+        statement, before the replies went out)."""
+        if not getattr(context, "marked", False):
+            self.helpline.mark_update(update.update_id)
 
     # --- inputs -----------------------------------------------------------------------------------
 
@@ -116,6 +119,7 @@ class ResidentChannel:
         chat, user = update.effective_chat, update.effective_user
         sender = Sender(chat.id, user.full_name if user else None, user.language_code if user else None)
         outcome = await self.conversation.answer(sender, inp, getattr(context, "opening", None))
+        context.marked = outcome.marked
         replies, lang = outcome.replies, outcome.lang
         for reply in replies:
             text, markup = self.render(reply, lang), self.markup(reply, lang)

@@ -11,7 +11,7 @@ from core.ports import Clock, Escalation, Notification, Opening, Resident, Staff
 from bot.db.models import (ChatBindingRow, ConversationRow, EscalationRow, OutboxRow, ProcessedUpdateRow,
                            ResidentRow, StaffRow)
 from bot.db.tickets import SqlTicketRepository
-from bot.db.upsert import built_once, insert_for
+from bot.db.upsert import built_once
 
 __all__ = ["SqlTicketRepository", "SqlResidentRepository", "SqlStaffRepository", "SqlConversationRepository",
            "SqlOutboxRepository", "SqlEscalationRepository", "SqlProcessedUpdates"]
@@ -44,6 +44,25 @@ def _conversation_upsert(insert):
         "version": table.c.version + 1})
 
 
+def _resident_register(insert):
+    table = ResidentRow.__table__
+    statement = insert(table)
+    return statement.on_conflict_do_update(index_elements=[table.c.telegram_id], set_={
+        "name": func.coalesce(statement.excluded.name, table.c.name)}).returning(*_RESIDENT.selected_columns)
+
+
+_RESIDENT_LANGUAGE = update(ResidentRow.__table__).where(_residents.id == bindparam("resident_id")).values(
+    language=bindparam("new_language"))
+
+
+def _conversation_upsert_marking(insert):
+    """The conversation's upsert and, in a CTE of the same statement, the update's mark (PostgreSQL only)."""
+    table = ProcessedUpdateRow.__table__
+    mark = insert(table).values(update_id=bindparam("update_id"), processed_at=bindparam("processed_at")) \
+        .on_conflict_do_nothing(index_elements=[table.c.update_id]).cte("mark")
+    return _conversation_upsert(insert).add_cte(mark)
+
+
 def _update_first_time(insert):
     table = ProcessedUpdateRow.__table__
     return insert(table).on_conflict_do_nothing(index_elements=[table.c.update_id]).returning(table.c.update_id)
@@ -68,6 +87,17 @@ class SqlResidentRepository:
         self.session.add(row)
         self.session.flush()
         resident.id = row.id
+
+    def register(self, telegram_id: int, name: str | None) -> Resident:
+        """The resident of this chat, added if new, with this name if one is given: one statement."""
+        statement = built_once(self.session, _resident_register)
+        return _resident(self.session.execute(statement, {"telegram_id": telegram_id, "name": name,
+                                                          "created_at": self.clock.now()}).one())
+
+    def set_language(self, resident_id: int, language: str) -> bool:
+        """False when there is no such resident."""
+        return bool(self.session.execute(_RESIDENT_LANGUAGE, {"resident_id": resident_id,
+                                                              "new_language": language}).rowcount)
 
     def save(self, resident: Resident) -> None:
         self.session.flush()
@@ -151,12 +181,18 @@ class SqlConversationRepository:
     def opening(self, chat_id: int, update_id: int) -> Opening:
         row = self.session.execute(_OPENING, {"chat_id": chat_id, "update_id": update_id}).one()
         resident = _resident(row) if row.id is not None else None
-        return Opening(bool(row.seen), resident, dict(row.state) if row.state is not None else None)
+        return Opening(bool(row.seen), resident, dict(row.state) if row.state is not None else None, update_id)
 
-    def store(self, chat_id: int, state: dict) -> None:
-        statement = built_once(self.session, _conversation_upsert)
-        self.session.execute(statement, {"chat_id": chat_id, "state": state, "updated_at": self.clock.now(),
-                                         "version": 1})
+    def store(self, chat_id: int, state: dict, handled_update: int | None = None) -> None:
+        now = self.clock.now()
+        values = {"chat_id": chat_id, "state": state, "updated_at": now, "version": 1}
+        if handled_update is not None and self.session.get_bind().dialect.name == "postgresql":
+            statement = built_once(self.session, _conversation_upsert_marking)
+            self.session.execute(statement, {**values, "update_id": handled_update, "processed_at": now})
+        else:
+            self.session.execute(built_once(self.session, _conversation_upsert), values)
+            if handled_update is not None:
+                SqlProcessedUpdates(self.session).first_time(handled_update, now)
         _forget(self.session, ConversationRow, chat_id)
 
     def delete(self, chat_id: int) -> None:

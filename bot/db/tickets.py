@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from datetime import datetime
 
 from geopy.distance import distance
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.tickets import EventKind, Location, Photo, RejectReason, Role, Status, Ticket, TicketEvent
-from bot.db.models import TicketCounterRow, TicketEventRow, TicketPhotoRow, TicketRow, TicketSupporterRow
+from bot.db.models import ResidentRow, TicketCounterRow, TicketEventRow, TicketPhotoRow, TicketRow, TicketSupporterRow
 from bot.db.upsert import insert_for
 
 METRES_PER_DEGREE_LAT = 110_574.0      # the shortest degree of latitude (at the equator), so boxes err wide
@@ -88,6 +89,11 @@ class SqlTicketRepository:
         found = [(row, distance((lat, lon), (row.lat, row.lon)).meters) for row in self.session.scalars(query)]
         return sorted(((self._ticket(row), metres) for row, metres in found if metres <= radius_m),
                       key=lambda pair: pair[1])
+
+    def filed_by(self, telegram_id: int, since: datetime) -> list[datetime]:
+        query = (select(TicketRow.created_at).join(ResidentRow, TicketRow.reporter_id == ResidentRow.id)
+                 .where(ResidentRow.telegram_id == telegram_id, TicketRow.created_at >= since))
+        return list(self.session.scalars(query))
 
     def _ticket(self, row: TicketRow) -> Ticket:
         self._seen[row.id] = row

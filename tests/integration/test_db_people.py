@@ -130,7 +130,7 @@ def test_a_message_opens_with_its_update_mark_resident_and_conversation_in_one_s
         uow.conversations.store(-4242, {"step": "other chat"})
         uow.updates.first_time(901, T0)
         uow.commit()
-    assert first == Opening(False, None, None)      # a stranger's first message: nothing yet
+    assert first == Opening(False, None, None, 901)      # a stranger's first message: nothing yet
 
     statements = []
     event.listen(db_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
@@ -140,5 +140,54 @@ def test_a_message_opens_with_its_update_mark_resident_and_conversation_in_one_s
     assert len(statements) == 3
     assert again.seen and not next_one.seen and not unknown.seen
     assert next_one.resident.name == "Ana" and next_one.resident.language == "sl" and next_one.resident.id
-    assert next_one == Opening(False, next_one.resident, state)
+    assert next_one == Opening(False, next_one.resident, state, 902)
     assert unknown.resident is None and unknown.state is None
+
+
+def test_the_conversations_next_step_marks_its_update_handled_in_the_same_statement(uow_factory, db_engine):
+    """On PostgreSQL one round trip stores the state and marks the update; SQLite (no round trips) takes two."""
+    from sqlalchemy import event
+    statements = []
+    event.listen(db_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with uow_factory(autocommit=True) as uow:
+        uow.conversations.store(4343, {"step": "place", "v": 3}, handled_update=777)
+    assert len(statements) == (1 if db_engine.dialect.name == "postgresql" else 2)
+    with uow_factory(autocommit=True) as uow:
+        uow.conversations.store(4343, {"step": "photo", "v": 4}, handled_update=777)   # a redelivery: no error
+        assert uow.conversations.opening(4343, 777).seen
+        assert uow.conversations.opening(4343, 778) == Opening(False, None, {"step": "photo", "v": 4}, 778)
+        assert not uow.updates.first_time(777, T0)
+
+
+def test_a_resident_registers_renames_and_chooses_a_language_in_one_statement_each(uow_factory, db_engine):
+    from sqlalchemy import event
+    statements = []
+    event.listen(db_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with uow_factory(autocommit=True) as uow:
+        new = uow.residents.register(5151, "Dana")
+        again = uow.residents.register(5151, None)          # no name given: the one on record stays
+        renamed = uow.residents.register(5151, "Dana K.")
+        assert uow.residents.set_language(new.id, "he")
+        assert not uow.residents.set_language(new.id + 1000, "he")
+    assert len(statements) == 5
+    assert new.id and again.id == renamed.id == new.id
+    assert (new.name, again.name, renamed.name) == ("Dana", "Dana", "Dana K.")
+    with uow_factory() as uow:
+        stored = uow.residents.by_telegram_id(5151)
+    assert (stored.name, stored.language, stored.created_at) == ("Dana K.", "he", new.created_at)
+
+
+def test_the_reports_a_resident_filed_since_a_moment_are_one_query(uow_factory):
+    with uow_factory() as uow:
+        uow.residents.add(Resident(6161, "Eli", "he", T0))
+        uow.residents.add(Resident(6262, "Other", "en", T0))
+        ours = uow.residents.by_telegram_id(6161).id
+        theirs = uow.residents.by_telegram_id(6262).id
+        for n, (reporter, minutes) in enumerate([(ours, 0), (ours, 50), (ours, 70), (theirs, 65)], start=1):
+            uow.tickets.add(a_ticket(ref=f"KOZ-2026-{n:05d}", reporter_id=reporter,
+                                     created_at=T0 + timedelta(minutes=minutes)))
+        uow.commit()
+    with uow_factory(autocommit=True) as uow:
+        since = uow.tickets.filed_by(6161, T0 + timedelta(minutes=10))
+        assert uow.tickets.filed_by(7777, T0) == []
+    assert sorted(since) == [T0 + timedelta(minutes=50), T0 + timedelta(minutes=70)]
