@@ -677,7 +677,7 @@ class Conversation:
         if not similar:
             return self._resume_report(turn)
         turn.draft["dups"] = [{"ref": t.ref, "category": t.category, "metres": round(d),
-                               "address": (t.location.address if t.location else "") or "",
+                               "address": t.address or "",
                                "count": t.supporter_count + 1} for t, d in similar]
         self._show_duplicates(turn)
 

@@ -46,6 +46,17 @@ class NLU(Protocol):
 
 # --- Persistence -----------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class NearbyReport:
+    """An open report near a place, as the duplicate check offers it to a resident ("the same problem?")."""
+    ref: str
+    category: str
+    status: Status
+    address: str | None
+    reporter_id: int | None
+    supporter_count: int
+
+
 @dataclass
 class Resident:
     """A person who writes to the helpline. Personal data: chat id, name, phone (if shared), language."""
@@ -111,7 +122,8 @@ class TicketRepository(Protocol):
     def of_resident(self, resident_id: int) -> list[Ticket]:
         """Tickets the resident reported or follows."""
     def nearby(self, category: str, lat: float, lon: float, radius_m: float,
-               statuses: Iterable[Status] | None = None) -> list[tuple[Ticket, float]]: ...
+               statuses: Iterable[Status] | None = None) -> list[tuple[NearbyReport, float]]:
+        """Reports of `category` within `radius_m` metres, nearest first, with their distance: one query."""
     def filed_by(self, telegram_id: int, since: datetime) -> list[datetime]:
         """When the resident writing from this chat filed each of their reports since `since` (one query)."""
 

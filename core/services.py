@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterable
 
-from core.ports import (Clock, Escalation, Notification, Opening, Resident, StaffMember, UnitOfWork,
+from core.ports import (Clock, Escalation, NearbyReport, Notification, Opening, Resident, StaffMember, UnitOfWork,
                         UnitOfWorkFactory)
 from core.profile import Profile
 from core.routing import Route, inside_boundary, route
@@ -110,7 +110,7 @@ class Helpline:
             uow.commit()
         return filed
 
-    def open_tickets_nearby(self, category: str, location: Location) -> list[tuple[Ticket, float]]:
+    def open_tickets_nearby(self, category: str, location: Location) -> list[tuple[NearbyReport, float]]:
         """Open tickets of the same category within the category's duplicate radius, nearest first."""
         radius = self.profile.category(category).duplicate_radius_m
         with self.uow(autocommit=True) as uow:     # reads only

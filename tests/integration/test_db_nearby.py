@@ -57,3 +57,30 @@ def test_far_north_the_box_still_covers_the_whole_circle(uow_factory):
 def test_box_at_the_pole_and_date_line_spans_every_longitude(lat, lon):
     south, north, west, east = bounding_box(lat, lon, 500.0)
     assert south < lat <= north and (west, east) == (None, None)
+
+
+def test_the_duplicate_check_reads_what_it_shows_in_one_statement(uow_factory, db_engine):
+    """Ref, category, status, street, reporter and how many follow it: one query, whatever it finds."""
+    from sqlalchemy import event
+
+    from core.ports import NearbyReport, Resident
+    from tests.support.db import T0
+    with uow_factory() as uow:
+        for telegram_id in (71, 72, 73):
+            uow.residents.add(Resident(telegram_id, f"Resident {telegram_id}", "el", T0))
+        ids = [uow.residents.by_telegram_id(t).id for t in (71, 72, 73)]
+        near, farther = a_ticket("KOZ-2026-00001", reporter_id=ids[0], **_at(10, 0)), \
+            a_ticket("KOZ-2026-00002", status=Status.IN_PROGRESS, **_at(30, 90))
+        near.add_supporter(ids[1], T0)
+        near.add_supporter(ids[2], T0)
+        uow.tickets.add(near)
+        uow.tickets.add(farther)
+        uow.commit()
+    statements = []
+    event.listen(db_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with uow_factory(autocommit=True) as uow:
+        found = uow.tickets.nearby("streetlight", *HERE, 50.0, statuses=OPEN_STATUSES)
+    assert len(statements) == 1
+    assert [(report, round(metres)) for report, metres in found] == [
+        (NearbyReport("KOZ-2026-00001", "streetlight", Status.NEW, "Dimokratias 12", ids[0], 2), 10),
+        (NearbyReport("KOZ-2026-00002", "streetlight", Status.IN_PROGRESS, "Dimokratias 12", None, 0), 30)]
